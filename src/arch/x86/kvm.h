@@ -1,0 +1,27 @@
+// zxhv: the thin layer over /dev/kvm. Every errno from KVM is turned into a zx_status_t here and
+// nowhere else (../shared/STYLE.md).
+#ifndef ZXHV_ARCH_X86_KVM_H_
+#define ZXHV_ARCH_X86_KVM_H_
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <zircon/types.h>
+
+// Opens (once per process) /dev/kvm and checks the API version and the capabilities zxhv needs.
+// The path can be overridden with the ZXHV_KVM_DEVICE environment variable (for tests).
+// Errors: ZX_ERR_NOT_SUPPORTED (no KVM, or one too old), ZX_ERR_ACCESS_DENIED (not permitted to
+// open it), ZX_ERR_NO_RESOURCES (out of file descriptors).
+zx_status_t kvm_system_fd(int* out);
+
+// Creates a VM. Errors: as kvm_system_fd, plus ZX_ERR_NO_MEMORY and ZX_ERR_NO_RESOURCES.
+zx_status_t kvm_vm_create(int* vm_fd);
+
+// How many memslots a VM can have, and whether read-only ones are supported.
+uint32_t kvm_vm_max_memslots(int vm_fd);
+bool kvm_vm_has_readonly_mem(int vm_fd);
+
+// Describes guest physical [gpa, gpa + size) as host memory at |host|; size 0 deletes the slot.
+zx_status_t kvm_set_memslot(int vm_fd, uint32_t slot, bool readonly, uint64_t gpa, uint64_t size,
+                            void* host);
+
+#endif  // ZXHV_ARCH_X86_KVM_H_

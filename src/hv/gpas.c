@@ -1,0 +1,101 @@
+// zxhv: guest physical address space on KVM memslots.
+#include "hv/gpas.h"
+
+#include <stdlib.h>
+#include <zircon/errors.h>
+
+#include "arch/x86/kvm.h"
+
+struct gpas {
+    struct vm_aspace as;  // first: freed through vm_aspace_unref
+    int vm_fd;
+    bool readonly_mem;
+    uint32_t max_slots;
+    // Guarded by as.lock: one bit per memslot in use.
+    uint32_t used;
+    uint64_t* slot_bits;
+};
+
+static struct gpas* to_gpas(struct vm_aspace* as) { return (struct gpas*)as; }
+
+static uint32_t alloc_slot(struct gpas* g) {
+    for (uint32_t word = 0; word < (g->max_slots + 63) / 64; word++) {
+        if (g->slot_bits[word] == UINT64_MAX) continue;
+        uint32_t bit = (uint32_t)__builtin_ctzll(~g->slot_bits[word]);
+        uint32_t slot = word * 64 + bit;
+        if (slot >= g->max_slots) break;
+        g->slot_bits[word] |= 1ull << bit;
+        g->used++;
+        return slot;
+    }
+    return VM_NO_BACKING;
+}
+
+static void free_slot(struct gpas* g, uint32_t slot) {
+    g->slot_bits[slot / 64] &= ~(1ull << (slot % 64));
+    g->used--;
+}
+
+static zx_status_t gpas_attach(struct vm_aspace* as, struct vm_mapping* m) {
+    struct gpas* g = to_gpas(as);
+    uint32_t slot = alloc_slot(g);
+    if (slot == VM_NO_BACKING) return ZX_ERR_NO_RESOURCES;
+    // Without KVM_CAP_READONLY_MEM a read-only mapping is writable by the guest, as every guest
+    // mapping was on Zircon at the reference commit (spec §3.11; docs/host-differences.md).
+    bool readonly = g->readonly_mem && !(m->perms & ZX_VM_PERM_WRITE);
+    zx_status_t status = kvm_set_memslot(g->vm_fd, slot, readonly, m->base, m->len, m->host);
+    if (status != ZX_OK) {
+        free_slot(g, slot);
+        return status;
+    }
+    m->backing = slot;
+    return ZX_OK;
+}
+
+static void gpas_detach(struct vm_aspace* as, struct vm_mapping* m) {
+    struct gpas* g = to_gpas(as);
+    kvm_set_memslot(g->vm_fd, m->backing, false, m->base, 0, m->host);
+    free_slot(g, m->backing);
+    m->backing = VM_NO_BACKING;
+}
+
+static uint32_t gpas_free_backings(struct vm_aspace* as) {
+    struct gpas* g = to_gpas(as);
+    return g->max_slots - g->used;
+}
+
+static void gpas_release(struct vm_aspace* as) {
+    struct gpas* g = to_gpas(as);
+    free(g->slot_bits);
+    free(g);
+}
+
+static const struct vm_aspace_ops gpas_ops = {
+    .attach = gpas_attach,
+    .detach = gpas_detach,
+    .free_backings = gpas_free_backings,
+    .release = gpas_release,
+};
+
+zx_status_t gpas_create(int vm_fd, struct vm_aspace** out) {
+    struct gpas* g = calloc(1, sizeof(*g));
+    if (g == NULL) return ZX_ERR_NO_MEMORY;
+    g->vm_fd = vm_fd;
+    g->max_slots = kvm_vm_max_memslots(vm_fd);
+    g->readonly_mem = kvm_vm_has_readonly_mem(vm_fd);
+    g->slot_bits = calloc((g->max_slots + 63) / 64, sizeof(uint64_t));
+    if (g->slot_bits == NULL) {
+        free(g);
+        return ZX_ERR_NO_MEMORY;
+    }
+    vm_aspace_init(&g->as, false, 0, GPAS_SIZE, &gpas_ops, g);
+    *out = &g->as;
+    return ZX_OK;
+}
+
+uint32_t gpas_memslots_used(struct vm_aspace* as) {
+    pthread_mutex_lock(&as->lock);
+    uint32_t used = to_gpas(as)->used;
+    pthread_mutex_unlock(&as->lock);
+    return used;
+}

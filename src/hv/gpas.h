@@ -1,0 +1,19 @@
+// zxhv: a guest's physical address space (Zircon's GuestPhysicalAddressSpace, spec §3.1, §3.11):
+// a vm_aspace of [0, 2^48) whose mappings are KVM memslots of one VM. Mapping a VMO makes it guest
+// RAM at once; unmapping removes it at once.
+#ifndef ZXHV_HV_GPAS_H_
+#define ZXHV_HV_GPAS_H_
+
+#include "object/vm_aspace.h"
+
+// x86-64 guest physical address space size (spec §1.1: 1 << MMU_GUEST_SIZE_SHIFT).
+#define GPAS_SIZE (1ull << 48)
+
+// Creates the address space of the VM |vm_fd| (which must outlive every mapping: the guest
+// destroys the aspace before it closes the VM). Errors: ZX_ERR_NO_MEMORY.
+zx_status_t gpas_create(int vm_fd, struct vm_aspace** out);
+
+// How many memslots the address space uses now (for tests and diagnostics).
+uint32_t gpas_memslots_used(struct vm_aspace* as);
+
+#endif  // ZXHV_HV_GPAS_H_

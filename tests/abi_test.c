@@ -1,4 +1,3 @@
-// Placeholder replaced by the ABI test suite.
+// Placeholder: replaced by the abi tests.
 #include <criterion/criterion.h>
-#include <zircon/syscalls.h>
-Test(abi, placeholder) { cr_assert_eq(ZX_OK, 0); }
+Test(abi, placeholder) { cr_skip_test("not written yet"); }

@@ -60,7 +60,7 @@ job() {
 	local id=$1
 	(
 		exec 7<&- 8<&- </dev/null >"$spool/$id.out" 2>"$spool/$id.err"
-		for v in $(compgen -e); do export -n "$v"; done
+		for v in $(compgen -e); do export -n "${v?}"; done
 		# shellcheck disable=SC1090
 		. "$spool/$id.job"
 	)
@@ -83,17 +83,17 @@ scan() {
 			;;
 		*.cancel)
 			id=${n%.cancel}
-			[[ ${pid[$id]:-} == done ]] && continue
+			[[ ${pid[$id]:-} == finished ]] && continue
 			if [[ -n ${pid[$id]:-} ]] && [[ ! -e $spool/$id.rc ]]; then
 				kill -KILL -- "-${pid[$id]}" 2>/dev/null
 				wait "${pid[$id]}" 2>/dev/null
 				[[ -e $spool/$id.rc ]] || echo 137 >"$spool/$id.rc"
 			fi
-			pid[$id]=done
+			pid[$id]=finished
 			;;
 		shutdown)
 			for id in "${!pid[@]}"; do
-				[[ ${pid[$id]} == done ]] || kill -KILL -- "-${pid[$id]}" 2>/dev/null
+				[[ ${pid[$id]} == finished ]] || kill -KILL -- "-${pid[$id]}" 2>/dev/null
 			done
 			wait
 			rm -f "$spool/ready" "$spool/shutdown"

@@ -68,7 +68,7 @@ ring() {
 
 lock() {
 	exec 9>"$outdir/.lock"
-	flock -w "${1:-300}" 9 || die "timed out waiting for the lock $outdir/.lock"
+	flock -w 300 9 || die "timed out waiting for the lock $outdir/.lock"
 }
 
 # --- stop ---------------------------------------------------------------------
@@ -261,7 +261,7 @@ cmd_run() {
 	shopt -s nullglob
 	sweep
 	local id
-	id="${EPOCHREALTIME/./}-$$-$RANDOM"
+	id="${EPOCHREALTIME//[!0-9]/}-$$-$RANDOM"
 	job=$spool/$id
 	{
 		printf 'cd -- %q 2>/dev/null || { echo %q >&2; exit 127; }\n' "$cwd" \
@@ -277,12 +277,12 @@ cmd_run() {
 	mv -f "$job.tmp" "$job.job"
 	ring "$id"
 
-	local deadline=$((SECONDS + timeout)) n=0
+	local deadline=$((${EPOCHREALTIME//[!0-9]/} / 1000 + timeout * 1000)) n=0
 	while [[ ! -s $job.rc ]]; do
-		if ((SECONDS >= deadline)); then
+		if ((${EPOCHREALTIME//[!0-9]/} / 1000 >= deadline)); then
 			cancel
-			echo "nested-kvm: timed out after ${timeout}s waiting for '$*' in the VM; killed it (set NESTED_KVM_TIMEOUT or --timeout)" >&2
 			emit
+			echo "nested-kvm: timed out after ${timeout}s waiting for '$*' in the VM; killed it (set NESTED_KVM_TIMEOUT or --timeout)" >&2
 			exit 124
 		fi
 		n=$((n + 1))

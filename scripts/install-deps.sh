@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what building and testing zxhv needs, with apt-get, if it is missing. Idempotent.
+# The nested-KVM test VM installs its own extras (scripts/nested-kvm/setup.sh).
+set -euo pipefail
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v gcc >/dev/null || need+=(gcc)
+command -v make >/dev/null || need+=(make)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+[ -f /usr/include/criterion/criterion.h ] || need+=(libcriterion-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing ${need[*]}; run as root or: sudo apt-get install ${need[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

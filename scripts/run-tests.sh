@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the CTest suite in BUILD_DIR and ends with one summary line counting passed, failed and
+# skipped tests ("ctest: N passed, N failed, N skipped"). Extra arguments go to ctest.
+set -uo pipefail
+build=${1:-build}
+shift || true
+log=$(mktemp)
+(cd "$build" && ctest --output-on-failure "$@") 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* +Passed +' "$log")
+failed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Exception|Timeout)|Not Run' "$log")
+skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log")
+if [ "$skipped" -gt 0 ]; then
+  echo
+  echo "Skipped tests and why:"
+  grep -hE '^\[SKIP\] [a-z_0-9]+::[a-z_0-9]+: ' "$log" | grep -v 'Test is disabled' | sort | uniq -c |
+    sed 's/^ *\([0-9]*\) /  (x\1) /'
+fi
+rm -f "$log"
+echo "ctest: $passed passed, $failed failed, $skipped skipped"
+exit "$rc"

@@ -17,6 +17,34 @@ const char* zxhv_version(void);
 // Errors: ZX_ERR_INVALID_ARGS if out is NULL or not writable; ZX_ERR_NO_MEMORY.
 zx_status_t zxhv_root_resource_get(zx_handle_t* out);
 
+// Makes the current or next zx_vcpu_resume of |vcpu| return ZX_ERR_CANCELED as soon as possible
+// (later Zircon's zx_vcpu_kick, spec §1.8). Several kicks before that resume count as one. May be
+// called from any thread. Rights: ZX_RIGHT_EXECUTE.
+// Errors: ZX_ERR_BAD_HANDLE, ZX_ERR_ACCESS_DENIED, ZX_ERR_WRONG_TYPE.
+zx_status_t zx_vcpu_kick(zx_handle_t vcpu);
+
+// The memory access that caused the last ZX_PKT_TYPE_GUEST_MEM packet of |vcpu|, as KVM decoded
+// it, so that a VMM need not decode x86 instructions itself (zxhv extension).
+typedef struct zxhv_mem_access {
+    zx_gpaddr_t addr;  // the guest physical address (as in the packet)
+    uint8_t size;      // 1, 2, 4 or 8 bytes
+    bool write;        // true for a store
+    uint8_t reserved[6];
+    uint64_t data;     // for a store: the value stored
+} zxhv_mem_access_t;
+
+// Reads the decoded access of the last GUEST_MEM packet returned by zx_vcpu_resume on |vcpu|.
+// Call it on the VCPU's thread before the next resume. Rights: ZX_RIGHT_READ.
+// Errors: ZX_ERR_BAD_HANDLE, ZX_ERR_ACCESS_DENIED, ZX_ERR_WRONG_TYPE, ZX_ERR_BAD_STATE (another
+// thread, or no GUEST_MEM packet pending), ZX_ERR_INVALID_ARGS (bad pointer).
+zx_status_t zxhv_vcpu_mem_access(zx_handle_t vcpu, zxhv_mem_access_t* access);
+
+// Completes the load of the last GUEST_MEM packet of |vcpu| with |value| (its low |size| bytes):
+// the destination register gets it as if memory had held it. An alternative to writing the
+// register with zx_vcpu_write_state. Rights: ZX_RIGHT_WRITE.
+// Errors: as zxhv_vcpu_mem_access; ZX_ERR_BAD_STATE also if the pending access is a store.
+zx_status_t zxhv_vcpu_mem_complete_read(zx_handle_t vcpu, uint64_t value);
+
 __END_CDECLS
 
 #endif  // ZXHV_H_

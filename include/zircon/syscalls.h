@@ -50,6 +50,15 @@ zx_status_t zx_port_wait(zx_handle_t handle, zx_time_t deadline, zx_port_packet_
 // Hypervisor.
 zx_status_t zx_guest_create(zx_handle_t resource, uint32_t options, zx_handle_t* guest_handle,
                             zx_handle_t* vmar_handle);
+zx_status_t zx_guest_set_trap(zx_handle_t guest, uint32_t kind, zx_vaddr_t addr, size_t len,
+                              zx_handle_t port, uint64_t key);
+zx_status_t zx_vcpu_create(zx_handle_t guest, uint32_t options, zx_vaddr_t entry,
+                           zx_handle_t* out);
+zx_status_t zx_vcpu_resume(zx_handle_t vcpu, zx_port_packet_t* packet);
+zx_status_t zx_vcpu_interrupt(zx_handle_t vcpu, uint32_t vector);
+zx_status_t zx_vcpu_read_state(zx_handle_t vcpu, uint32_t kind, void* buffer, size_t buffer_size);
+zx_status_t zx_vcpu_write_state(zx_handle_t vcpu, uint32_t kind, const void* buffer,
+                                size_t buffer_size);
 
 __END_CDECLS
 

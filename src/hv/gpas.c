@@ -2,6 +2,7 @@
 #include "hv/gpas.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <zircon/errors.h>
 
 #include "arch/x86/kvm.h"
@@ -98,4 +99,35 @@ uint32_t gpas_memslots_used(struct vm_aspace* as) {
     uint32_t used = to_gpas(as)->used;
     pthread_mutex_unlock(&as->lock);
     return used;
+}
+
+zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len, bool write) {
+    zx_status_t status = ZX_OK;
+    uint8_t* p = buf;
+    pthread_mutex_lock(&as->lock);
+    while (len > 0 && status == ZX_OK) {
+        struct vm_mapping* m = as->mappings;
+        while (m != NULL && !(gpa >= m->base && gpa - m->base < m->len)) m = m->next;
+        uint64_t off = m ? gpa - m->base : 0;
+        // The bytes must exist in the VMO too: touching a page past its end would be SIGBUS.
+        if (m == NULL || !(m->perms & ZX_VM_PERM_READ) ||
+            m->vmo_offset + off >= vmo_get_size(m->vmo)) {
+            status = ZX_ERR_NOT_FOUND;
+            break;
+        }
+        uint64_t chunk = m->len - off;
+        uint64_t page_left = PAGE_SIZE - (gpa & PAGE_MASK);
+        if (chunk > page_left) chunk = page_left;
+        if (chunk > len) chunk = len;
+        if (write) {
+            memcpy(m->host + off, p, chunk);
+        } else {
+            memcpy(p, m->host + off, chunk);
+        }
+        p += chunk;
+        gpa += chunk;
+        len -= chunk;
+    }
+    pthread_mutex_unlock(&as->lock);
+    return status;
 }

@@ -13,6 +13,11 @@
 // destroys the aspace before it closes the VM). Errors: ZX_ERR_NO_MEMORY.
 zx_status_t gpas_create(int vm_fd, struct vm_aspace** out);
 
+// Copies between guest physical memory [gpa, gpa + len) and |buf| (|write|: into the guest),
+// through the host's view of the mapped VMOs. Errors: ZX_ERR_NOT_FOUND (some byte is not mapped,
+// or lies beyond the end of its VMO).
+zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len, bool write);
+
 // How many memslots the address space uses now (for tests and diagnostics).
 uint32_t gpas_memslots_used(struct vm_aspace* as);
 

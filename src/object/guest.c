@@ -12,6 +12,8 @@
 // as Zircon's destroyed guest aspace does (spec §3.2), and every memslot and host view goes.
 static void guest_destroy(struct object* obj) {
     struct guest* guest = to_guest(obj);
+    trap_map_destroy(&guest->traps);
+    pthread_mutex_destroy(&guest->vcpu_lock);
     vm_aspace_destroy(guest->gpas);
     vm_aspace_unref(guest->gpas);
     close(guest->vm_fd);
@@ -37,6 +39,9 @@ zx_status_t guest_create(struct guest** out_guest, struct vmar** out_vmar) {
         free(guest);
         return status;
     }
+    trap_map_init(&guest->traps);
+    pthread_mutex_init(&guest->vcpu_lock, NULL);
+    guest->max_kvm_ids = kvm_vm_max_vcpu_ids(guest->vm_fd);
     object_init(&guest->base, &guest_ops);
     // The VMAR's related koid is 0, as for every VMAR on Zircon.
     status = vmar_create(guest->gpas, ZX_KOID_INVALID, out_vmar);
@@ -46,4 +51,24 @@ zx_status_t guest_create(struct guest** out_guest, struct vmar** out_vmar) {
     }
     *out_guest = guest;
     return ZX_OK;
+}
+
+zx_status_t guest_alloc_vcpu(struct guest* guest, uint32_t* index, uint32_t* kvm_id) {
+    zx_status_t status = ZX_ERR_NO_RESOURCES;
+    pthread_mutex_lock(&guest->vcpu_lock);
+    if (guest->vpids != UINT64_MAX && guest->next_kvm_id < guest->max_kvm_ids) {
+        uint32_t i = (uint32_t)__builtin_ctzll(~guest->vpids);
+        guest->vpids |= 1ull << i;
+        *index = i;
+        *kvm_id = guest->next_kvm_id++;
+        status = ZX_OK;
+    }
+    pthread_mutex_unlock(&guest->vcpu_lock);
+    return status;
+}
+
+void guest_free_vcpu(struct guest* guest, uint32_t index) {
+    pthread_mutex_lock(&guest->vcpu_lock);
+    guest->vpids &= ~(1ull << index);
+    pthread_mutex_unlock(&guest->vcpu_lock);
 }

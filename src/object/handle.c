@@ -35,6 +35,7 @@ static zx_handle_t make_value(uint32_t index, uint32_t gen) {
 // Returns the live slot named by |value|, or NULL. Caller holds table_lock.
 static struct slot* lookup_locked(zx_handle_t value) {
     if ((value & ZX_HANDLE_FIXED_BITS_MASK) != ZX_HANDLE_FIXED_BITS_MASK) return NULL;
+    if (value & 0x80000000u) return NULL;  // never set in a value we hand out
     uint32_t index = (value >> INDEX_SHIFT) & (MAX_SLOTS - 1u);
     uint32_t gen = (value >> GEN_SHIFT) & GEN_MASK;
     if (index >= capacity) return NULL;

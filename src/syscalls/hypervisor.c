@@ -1,7 +1,10 @@
 // zxhv: zx_guest_create (spec §1.1).
+#include <stdint.h>
+#include <zircon/syscalls/hypervisor.h>
 #include <zircon/syscalls/resource.h>
 
 #include "object/guest.h"
+#include "object/port.h"
 #include "object/resource.h"
 #include "syscalls/priv.h"
 
@@ -63,4 +66,60 @@ ZX_SYSCALL zx_status_t zx_guest_create(zx_handle_t resource, uint32_t options,
         return ZX_ERR_INVALID_ARGS;
     }
     return ZX_OK;
+}
+
+// The x86 check order of Zircon's Guest::SetTrap (spec §1.2, §3.3).
+ZX_SYSCALL zx_status_t zx_guest_set_trap(zx_handle_t guest_handle, uint32_t kind, zx_vaddr_t addr,
+                                         size_t len, zx_handle_t port_handle, uint64_t key) {
+    struct object* guest_obj;
+    zx_status_t status =
+        handle_get(guest_handle, ZX_OBJ_TYPE_GUEST, ZX_RIGHT_WRITE, &guest_obj, NULL);
+    if (status != ZX_OK) return status;
+    struct object* port_obj = NULL;
+    if (port_handle != ZX_HANDLE_INVALID) {
+        status = handle_get(port_handle, ZX_OBJ_TYPE_PORT, ZX_RIGHT_WRITE, &port_obj, NULL);
+        if (status != ZX_OK) {
+            object_unref(guest_obj);
+            return status;
+        }
+    }
+    struct guest* guest = to_guest(guest_obj);
+    struct port* port = port_obj ? to_port(port_obj) : NULL;
+    if (len == 0) {
+        status = ZX_ERR_INVALID_ARGS;
+    } else if (SIZE_MAX - len < addr) {
+        status = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        switch (kind) {
+            case ZX_GUEST_TRAP_MEM:
+                if (port != NULL) status = ZX_ERR_INVALID_ARGS;
+                break;
+            case ZX_GUEST_TRAP_BELL:
+                if (port == NULL) status = ZX_ERR_INVALID_ARGS;
+                break;
+            case ZX_GUEST_TRAP_IO:
+                if (port != NULL) {
+                    status = ZX_ERR_INVALID_ARGS;
+                } else if (addr + len > UINT16_MAX) {
+                    status = ZX_ERR_OUT_OF_RANGE;  // so port 0xFFFF can't be trapped, as on Zircon
+                } else {
+                    status = trap_map_insert(&guest->traps, kind, addr, len, NULL, key);
+                }
+                goto out;
+            default:
+                status = ZX_ERR_INVALID_ARGS;
+                break;
+        }
+        if (status == ZX_OK && (!IS_PAGE_ALIGNED(addr) || !IS_PAGE_ALIGNED(len))) {
+            status = ZX_ERR_INVALID_ARGS;
+        }
+        // The range stops being RAM first, so accesses reach the trap (this happens even if the
+        // insert then finds a duplicate, as on Zircon).
+        if (status == ZX_OK) status = vm_aspace_unmap(guest->gpas, addr, len);
+        if (status == ZX_OK) status = trap_map_insert(&guest->traps, kind, addr, len, port, key);
+    }
+out:
+    if (port_obj != NULL) object_unref(port_obj);
+    object_unref(guest_obj);
+    return status;
 }

@@ -78,6 +78,12 @@ zx_status_t kvm_vm_create(int* vm_fd) {
     return ZX_OK;
 }
 
+uint32_t kvm_vm_max_vcpu_ids(int vm_fd) {
+    int n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+    if (n <= 0) n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+    return n > 0 ? (uint32_t)n : 1u;
+}
+
 uint32_t kvm_vm_max_memslots(int vm_fd) {
     int n = ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
     // KVM documents 32 as the minimum when the capability is not reported.

@@ -16,6 +16,9 @@ zx_status_t kvm_system_fd(int* out);
 // Creates a VM. Errors: as kvm_system_fd, plus ZX_ERR_NO_MEMORY and ZX_ERR_NO_RESOURCES.
 zx_status_t kvm_vm_create(int* vm_fd);
 
+// The number of VCPU ids a VM can use (KVM_CAP_MAX_VCPU_ID, else KVM_CAP_MAX_VCPUS).
+uint32_t kvm_vm_max_vcpu_ids(int vm_fd);
+
 // How many memslots a VM can have, and whether read-only ones are supported.
 uint32_t kvm_vm_max_memslots(int vm_fd);
 bool kvm_vm_has_readonly_mem(int vm_fd);

@@ -1,0 +1,196 @@
+// zxhv: guest page-table walks and instruction recovery.
+#include "arch/x86/guest_walk.h"
+
+#include <string.h>
+#include <zircon/errors.h>
+
+#include "arch/x86/decode.h"
+#include "hv/gpas.h"
+
+#define CR0_PG (1ull << 31)
+#define CR4_PAE (1ull << 5)
+#define CR4_PSE (1ull << 4)
+#define EFER_LMA (1ull << 10)
+#define PTE_P 1ull
+#define PTE_PS (1ull << 7)
+#define ADDR_MASK 0x000ffffffffff000ull
+
+static zx_status_t read_entry(struct vm_aspace* gpas, uint64_t gpa, size_t size, uint64_t* out) {
+    *out = 0;
+    return gpas_access(gpas, gpa, out, size, false);
+}
+
+zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
+                            uint64_t* gpa) {
+    if (!(sregs->cr0 & CR0_PG)) {
+        *gpa = la & 0xffffffffull;
+        return ZX_OK;
+    }
+    uint64_t entry;
+    if (!(sregs->cr4 & CR4_PAE)) {  // 32-bit paging
+        la &= 0xffffffffull;
+        uint64_t pde_addr = (sregs->cr3 & 0xfffff000ull) + ((la >> 22) & 0x3ff) * 4;
+        if (read_entry(gpas, pde_addr, 4, &entry) != ZX_OK || !(entry & PTE_P)) {
+            return ZX_ERR_NOT_FOUND;
+        }
+        if ((entry & PTE_PS) && (sregs->cr4 & CR4_PSE)) {
+            *gpa = (entry & 0xffc00000ull) | (la & 0x3fffff);
+            return ZX_OK;
+        }
+        uint64_t pte_addr = (entry & 0xfffff000ull) + ((la >> 12) & 0x3ff) * 4;
+        if (read_entry(gpas, pte_addr, 4, &entry) != ZX_OK || !(entry & PTE_P)) {
+            return ZX_ERR_NOT_FOUND;
+        }
+        *gpa = (entry & 0xfffff000ull) | (la & 0xfff);
+        return ZX_OK;
+    }
+    int levels = (sregs->efer & EFER_LMA) ? 4 : 3;
+    uint64_t table = levels == 4 ? (sregs->cr3 & ADDR_MASK) : (sregs->cr3 & 0xffffffe0ull);
+    for (int level = levels; level >= 1; level--) {
+        unsigned shift = 12 + 9 * (unsigned)(level - 1);
+        uint64_t index = levels == 3 && level == 3 ? (la >> 30) & 3 : (la >> shift) & 0x1ff;
+        if (read_entry(gpas, table + index * 8, 8, &entry) != ZX_OK || !(entry & PTE_P)) {
+            return ZX_ERR_NOT_FOUND;
+        }
+        if (level == 1 || ((level == 2 || level == 3) && (entry & PTE_PS) && !(levels == 3 && level == 3))) {
+            uint64_t page_mask = (1ull << shift) - 1;
+            *gpa = ((entry & ADDR_MASK) & ~page_mask) | (la & page_mask);
+            return ZX_OK;
+        }
+        table = entry & ADDR_MASK;
+    }
+    return ZX_ERR_NOT_FOUND;
+}
+
+unsigned guest_code_size(const struct kvm_sregs* sregs) {
+    if ((sregs->efer & EFER_LMA) && sregs->cs.l) return 8;
+    return sregs->cs.db ? 4 : 2;
+}
+
+static uint64_t linear(const struct kvm_sregs* sregs, const struct kvm_segment* seg, uint64_t off) {
+    if (guest_code_size(sregs) == 8) {
+        // In 64-bit mode only FS and GS have a base.
+        return (seg == &sregs->fs || seg == &sregs->gs) ? seg->base + off : off;
+    }
+    return (seg->base + off) & 0xffffffffull;
+}
+
+size_t guest_fetch(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip,
+                   uint8_t* buf, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        uint64_t la = linear(sregs, &sregs->cs, rip + done);
+        uint64_t gpa;
+        if (guest_translate(gpas, sregs, la, &gpa) != ZX_OK) break;
+        size_t chunk = 4096 - (la & 4095);
+        if (chunk > len - done) chunk = len - done;
+        if (gpas_access(gpas, gpa, buf + done, chunk, false) != ZX_OK) break;
+        done += chunk;
+    }
+    return done;
+}
+
+static uint64_t gpr(const struct kvm_regs* regs, unsigned n) {
+    const uint64_t all[16] = {regs->rax, regs->rcx, regs->rdx, regs->rbx, regs->rsp, regs->rbp,
+                              regs->rsi, regs->rdi, regs->r8,  regs->r9,  regs->r10, regs->r11,
+                              regs->r12, regs->r13, regs->r14, regs->r15};
+    return all[n & 15];
+}
+
+static int64_t read_disp(const uint8_t* p, size_t size) {
+    switch (size) {
+        case 1: return (int8_t)p[0];
+        case 2: { int16_t v; memcpy(&v, p, 2); return v; }
+        case 4: { int32_t v; memcpy(&v, p, 4); return v; }
+        default: { int64_t v; memcpy(&v, p, 8); return v; }
+    }
+}
+
+static const struct kvm_segment* segment_for(const struct kvm_sregs* sregs, uint8_t prefix,
+                                             bool stack) {
+    switch (prefix) {
+        case 0x2e: return &sregs->cs;
+        case 0x36: return &sregs->ss;
+        case 0x26: return &sregs->es;
+        case 0x64: return &sregs->fs;
+        case 0x65: return &sregs->gs;
+        case 0x3e: return &sregs->ds;
+        default: return stack ? &sregs->ss : &sregs->ds;
+    }
+}
+
+// The linear address of the memory operand of |insn| (which ends at |end_rip|), or false if it
+// has none.
+static bool operand_address(const struct kvm_sregs* sregs, const struct kvm_regs* regs,
+                            const uint8_t* b, const struct x86_insn* insn, uint64_t end_rip,
+                            uint64_t* la) {
+    uint64_t mask = insn->addr_size == 8 ? UINT64_MAX
+                    : insn->addr_size == 4 ? 0xffffffffull : 0xffffull;
+    if (insn->moffs >= 0) {
+        uint64_t off = (uint64_t)read_disp(&b[insn->moffs], insn->addr_size) & mask;
+        *la = linear(sregs, segment_for(sregs, insn->seg, false), off);
+        return true;
+    }
+    if (insn->modrm < 0) return false;
+    uint8_t modrm = b[insn->modrm];
+    unsigned mod = modrm >> 6, rm = modrm & 7;
+    if (mod == 3) return false;
+    const uint8_t* p = &b[insn->modrm + 1];
+    uint64_t ea = 0;
+    bool stack = false;
+    if (insn->addr_size == 2) {
+        static const uint8_t base16[8][2] = {{3, 6}, {3, 7}, {5, 6}, {5, 7},
+                                             {6, 16}, {7, 16}, {5, 16}, {3, 16}};
+        if (mod == 0 && rm == 6) {
+            ea = (uint64_t)read_disp(p, 2);
+        } else {
+            ea = gpr(regs, base16[rm][0]);
+            if (base16[rm][1] != 16) ea += gpr(regs, base16[rm][1]);
+            stack = rm == 2 || rm == 3 || rm == 6;
+            if (mod == 1) ea += (uint64_t)read_disp(p, 1);
+            if (mod == 2) ea += (uint64_t)read_disp(p, 2);
+        }
+    } else {
+        unsigned rex_b = (insn->rex & 1) ? 8 : 0, rex_x = (insn->rex & 2) ? 8 : 0;
+        if (rm == 4) {
+            uint8_t sib = *p++;
+            unsigned scale = sib >> 6, index = ((sib >> 3) & 7) | rex_x, base = sib & 7;
+            if (index != 4) ea += gpr(regs, index) << scale;
+            if (base == 5 && mod == 0) {
+                ea += (uint64_t)read_disp(p, 4);
+            } else {
+                ea += gpr(regs, base | rex_b);
+                stack = base == 4 || base == 5;
+            }
+        } else if (rm == 5 && mod == 0) {
+            ea = (uint64_t)read_disp(p, 4);
+            if (insn->addr_size == 8 || guest_code_size(sregs) == 8) ea += end_rip;  // RIP-relative
+        } else {
+            ea = gpr(regs, rm | rex_b);
+            stack = rm == 5;
+        }
+        if (mod == 1) ea += (uint64_t)read_disp(p, 1);
+        if (mod == 2) ea += (uint64_t)read_disp(p, 4);
+    }
+    *la = linear(sregs, segment_for(sregs, insn->seg, stack), ea & mask);
+    return true;
+}
+
+size_t guest_find_instruction_before(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
+                                     const struct kvm_regs* regs, uint64_t end_rip, uint64_t gpa,
+                                     uint8_t* bytes) {
+    unsigned code_size = guest_code_size(sregs);
+    for (size_t len = 1; len <= 15 && len <= end_rip; len++) {
+        uint8_t b[15];
+        if (guest_fetch(gpas, sregs, end_rip - len, b, len) != len) continue;
+        struct x86_insn insn;
+        if (x86_decode(b, len, code_size, &insn) != len) continue;
+        uint64_t la, target;
+        if (!operand_address(sregs, regs, b, &insn, end_rip, &la)) continue;
+        if (guest_translate(gpas, sregs, la, &target) != ZX_OK) continue;
+        if (target != gpa) continue;
+        memcpy(bytes, b, len);
+        return len;
+    }
+    return 0;
+}

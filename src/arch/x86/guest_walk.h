@@ -1,0 +1,33 @@
+// zxhv: reading guest code through the guest's own page tables, and finding where an instruction
+// that KVM has already stepped over began (spec §3.5: the MEM packet's instruction bytes).
+#ifndef ZXHV_ARCH_X86_GUEST_WALK_H_
+#define ZXHV_ARCH_X86_GUEST_WALK_H_
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <zircon/types.h>
+
+#include "object/vm_aspace.h"
+
+// Translates the linear address |la| with the paging mode of |sregs| (none, 32-bit, PAE or
+// 4-level). Errors: ZX_ERR_NOT_FOUND (not present, or a table outside guest RAM).
+zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
+                            uint64_t* gpa);
+
+// Reads up to |len| bytes of code at CS:|rip|, stopping early at an unmapped page.
+// Returns the number of bytes read (0 if none).
+size_t guest_fetch(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip,
+                   uint8_t* buf, size_t len);
+
+// Code size of the current mode: 8 (64-bit), 4 or 2.
+unsigned guest_code_size(const struct kvm_sregs* sregs);
+
+// Finds the instruction that ends at |end_rip| and accessed guest physical |gpa|: tries each
+// start from 1 to 15 bytes back, keeping the one whose decoded length fits exactly and whose
+// memory operand, computed from |regs|, translates to |gpa|. Returns its length, or 0.
+size_t guest_find_instruction_before(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
+                                     const struct kvm_regs* regs, uint64_t end_rip, uint64_t gpa,
+                                     uint8_t* bytes);
+
+#endif  // ZXHV_ARCH_X86_GUEST_WALK_H_

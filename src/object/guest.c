@@ -39,6 +39,8 @@ zx_status_t guest_create(struct guest** out_guest, struct vmar** out_vmar) {
         free(guest);
         return status;
     }
+    // Best effort: without it the guest's x2APIC accesses #GP (docs/host-differences.md).
+    kvm_vm_route_msrs(guest->vm_fd);
     trap_map_init(&guest->traps);
     pthread_mutex_init(&guest->vcpu_lock, NULL);
     guest->max_kvm_ids = kvm_vm_max_vcpu_ids(guest->vm_fd);

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <zircon/errors.h>
 
-#define INDEX_BITS 20u
-#define GEN_BITS 9u
+#define INDEX_BITS 17u
+#define GEN_BITS 12u
 #define INDEX_SHIFT 2u
 #define GEN_SHIFT (INDEX_SHIFT + INDEX_BITS)
 #define MAX_SLOTS (1u << INDEX_BITS)
 #define GEN_MASK ((1u << GEN_BITS) - 1u)
 #define NO_SLOT UINT32_MAX
+// The table grows before fewer slots than this are free, so that a freed slot waits behind at
+// least this many others before it is reused.
+#define MIN_FREE 1024u
 
 struct slot {
     struct object* obj;  // NULL when free
@@ -27,6 +30,7 @@ static uint32_t capacity;
 static uint32_t free_head = NO_SLOT;
 static uint32_t free_tail = NO_SLOT;
 static size_t live;
+static uint32_t free_count;
 
 static zx_handle_t make_value(uint32_t index, uint32_t gen) {
     return (zx_handle_t)((gen << GEN_SHIFT) | (index << INDEX_SHIFT) | ZX_HANDLE_FIXED_BITS_MASK);
@@ -52,11 +56,12 @@ static void push_free_locked(uint32_t index) {
         slots[free_tail].next_free = index;
     }
     free_tail = index;
+    free_count++;
 }
 
 static zx_status_t grow_locked(void) {
     if (capacity == MAX_SLOTS) return ZX_ERR_NO_RESOURCES;
-    uint32_t new_capacity = capacity ? capacity * 2u : 256u;
+    uint32_t new_capacity = capacity ? capacity * 2u : 2048u;
     if (new_capacity > MAX_SLOTS) new_capacity = MAX_SLOTS;
     struct slot* grown = realloc(slots, (size_t)new_capacity * sizeof(*grown));
     if (grown == NULL) return ZX_ERR_NO_MEMORY;
@@ -73,13 +78,14 @@ static zx_status_t grow_locked(void) {
 
 // Takes a reference to |obj| and installs it. Caller holds table_lock.
 static zx_status_t create_locked(struct object* obj, zx_rights_t rights, zx_handle_t* out) {
-    if (free_head == NO_SLOT) {
+    if (free_count < MIN_FREE) {
         zx_status_t status = grow_locked();
-        if (status != ZX_OK) return status;
+        if (status != ZX_OK && free_head == NO_SLOT) return status;
     }
     uint32_t index = free_head;
     struct slot* s = &slots[index];
     free_head = s->next_free;
+    free_count--;
     if (free_head == NO_SLOT) free_tail = NO_SLOT;
     object_ref(obj);
     atomic_fetch_add_explicit(&obj->handles, 1, memory_order_acq_rel);

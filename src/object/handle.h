@@ -2,9 +2,10 @@
 // closed or stale value gives ZX_ERR_BAD_HANDLE and never reaches another object.
 //
 // Value layout: bits 0-1 are always set (ZX_HANDLE_FIXED_BITS_MASK, as later Zircon fixes them),
-// bits 2-21 are the slot index, bits 22-30 the slot's generation, and bit 31 is clear, so values
-// are positive as on Zircon. Freed slots are reused in FIFO order, so a value only comes back after
-// 512 reuses of its slot with every other free slot reused in between.
+// bits 2-18 are the slot index (131072 handles), bits 19-30 the slot's 12-bit generation (as
+// Zircon's), and bit 31 is clear, so values are positive as on Zircon. Freed slots are reused in
+// FIFO order and the table keeps at least 1024 of them free, so a value only comes back after
+// 4096 reuses of its slot, each behind 1024 other reuses.
 #ifndef ZXHV_OBJECT_HANDLE_H_
 #define ZXHV_OBJECT_HANDLE_H_
 

@@ -73,6 +73,8 @@ size_t x86_decode(const uint8_t* bytes, size_t avail, unsigned code_size, struct
     out->seg = 0;
     out->modrm = -1;
     out->moffs = -1;
+    out->imm = -1;
+    out->imm_size = 0;
     if (avail > MAX_LEN) avail = MAX_LEN;
     const bool long_mode = code_size == 8;
     unsigned op_size = code_size == 2 ? 2 : 4;
@@ -182,8 +184,29 @@ size_t x86_decode(const uint8_t* bytes, size_t avail, unsigned code_size, struct
         }
         i += m;
     }
+    if (imm > 0) {
+        out->imm = (int)i;
+        out->imm_size = imm;
+    }
     i += imm;
     out->addr_size = addr_size;
+    out->map = map;
+    out->opcode = op;
+    // Byte forms: the ALU r/m8 pairs, MOV 88/8A/C6/A0/A2, group 80/82/C0/D0/D2/F6/FE, TEST/XCHG.
+    bool byte_op = map == 1 && ((op < 0x40 && (op & 7) < 4 && !(op & 1)) || op == 0x88 ||
+                                op == 0x8a || op == 0xc6 || op == 0xa0 || op == 0xa2 ||
+                                op == 0x80 || op == 0x82 || op == 0xc0 || op == 0xd0 ||
+                                op == 0xd2 || op == 0xf6 || op == 0xfe || op == 0x84 ||
+                                op == 0x86);
+    if (byte_op) {
+        out->op_size = 1;
+    } else if (map == 2 && (op == 0xb6 || op == 0xbe)) {
+        out->op_size = 1;
+    } else if (map == 2 && (op == 0xb7 || op == 0xbf)) {
+        out->op_size = 2;
+    } else {
+        out->op_size = op_size;
+    }
     if (i > avail) return 0;
     out->len = i;
     return i;

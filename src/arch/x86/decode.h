@@ -14,6 +14,11 @@ struct x86_insn {
     unsigned addr_size; // 2, 4 or 8
     int modrm;          // offset of the ModRM byte, or -1
     int moffs;          // offset of a moffs operand (A0-A3), or -1
+    unsigned map;       // 1: one-byte opcodes, 2: 0F, 3: 0F38, 4: 0F3A
+    uint8_t opcode;
+    unsigned op_size;   // operand size of a plain MOV-like access: 1, 2, 4 or 8
+    int imm;            // offset of the immediate, or -1
+    size_t imm_size;
 };
 
 // Decodes the instruction at |bytes|; returns its length (also in out->len), or 0 if invalid or

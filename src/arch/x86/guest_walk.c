@@ -176,19 +176,71 @@ static bool operand_address(const struct kvm_sregs* sregs, const struct kvm_regs
     return true;
 }
 
+// The value a store writes, when its source is a register or an immediate.
+static bool store_source(const struct kvm_regs* regs, const uint8_t* b, const struct x86_insn* insn,
+                         uint64_t* value) {
+    if (insn->map != 1) return false;
+    switch (insn->opcode) {
+        case 0x88:
+        case 0x89: {
+            unsigned reg = (b[insn->modrm] >> 3) & 7;
+            if (insn->rex & 4) reg |= 8;
+            if (insn->op_size == 1 && insn->rex == 0 && reg >= 4) {
+                *value = gpr(regs, reg - 4) >> 8;  // AH, CH, DH, BH
+            } else {
+                *value = gpr(regs, reg);
+            }
+            return true;
+        }
+        case 0xc6:
+        case 0xc7:
+            *value = (uint64_t)read_disp(&b[insn->imm], insn->imm_size);
+            return true;
+        case 0xa2:
+        case 0xa3:
+            *value = regs->rax;
+            return true;
+        default:
+            return false;
+    }
+}
+
+static bool matches(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
+                    const struct kvm_regs* regs, const uint8_t* b, const struct x86_insn* insn,
+                    uint64_t end_rip, const struct guest_access* access) {
+    uint64_t la, target;
+    if (!operand_address(sregs, regs, b, insn, end_rip, &la)) return false;
+    if (guest_translate(gpas, sregs, la, &target) != ZX_OK || target != access->gpa) return false;
+    if (insn->op_size != access->size) return false;
+    uint64_t value;
+    if (access->data != NULL && store_source(regs, b, insn, &value)) {
+        return memcmp(&value, access->data, access->size) == 0;
+    }
+    return true;
+}
+
+size_t guest_instruction_at(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
+                            const struct kvm_regs* regs, uint64_t rip,
+                            const struct guest_access* access, uint8_t* bytes) {
+    uint8_t b[15];
+    size_t got = guest_fetch(gpas, sregs, rip, b, sizeof(b));
+    struct x86_insn insn;
+    size_t len = x86_decode(b, got, guest_code_size(sregs), &insn);
+    if (len == 0 || !matches(gpas, sregs, regs, b, &insn, rip + len, access)) return 0;
+    memcpy(bytes, b, len);
+    return len;
+}
+
 size_t guest_find_instruction_before(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
-                                     const struct kvm_regs* regs, uint64_t end_rip, uint64_t gpa,
-                                     uint8_t* bytes) {
+                                     const struct kvm_regs* regs, uint64_t end_rip,
+                                     const struct guest_access* access, uint8_t* bytes) {
     unsigned code_size = guest_code_size(sregs);
     for (size_t len = 1; len <= 15 && len <= end_rip; len++) {
         uint8_t b[15];
         if (guest_fetch(gpas, sregs, end_rip - len, b, len) != len) continue;
         struct x86_insn insn;
         if (x86_decode(b, len, code_size, &insn) != len) continue;
-        uint64_t la, target;
-        if (!operand_address(sregs, regs, b, &insn, end_rip, &la)) continue;
-        if (guest_translate(gpas, sregs, la, &target) != ZX_OK) continue;
-        if (target != gpa) continue;
+        if (!matches(gpas, sregs, regs, b, &insn, end_rip, access)) continue;
         memcpy(bytes, b, len);
         return len;
     }

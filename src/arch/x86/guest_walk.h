@@ -23,11 +23,27 @@ size_t guest_fetch(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64
 // Code size of the current mode: 8 (64-bit), 4 or 2.
 unsigned guest_code_size(const struct kvm_sregs* sregs);
 
-// Finds the instruction that ends at |end_rip| and accessed guest physical |gpa|: tries each
-// start from 1 to 15 bytes back, keeping the one whose decoded length fits exactly and whose
-// memory operand, computed from |regs|, translates to |gpa|. Returns its length, or 0.
+// The access KVM reported: |size| bytes at guest physical |gpa|; for a store, the bytes stored
+// (|data|), else NULL.
+struct guest_access {
+    uint64_t gpa;
+    unsigned size;
+    const uint8_t* data;
+};
+
+// Whether the instruction at |rip| made |access|; if so copies its bytes to |bytes| and returns
+// its length, else 0.
+size_t guest_instruction_at(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
+                            const struct kvm_regs* regs, uint64_t rip,
+                            const struct guest_access* access, uint8_t* bytes);
+
+// Finds the instruction that ends at |end_rip| and made |access| (KVM moves RIP past a store
+// before user space sees it): tries each start 1 to 15 bytes back and keeps the shortest whose
+// decoded length fits exactly, whose memory operand computed from |regs| translates to the
+// access's address, whose operand size matches and, for a store from a register or an immediate,
+// whose source holds the stored bytes. Returns its length, or 0.
 size_t guest_find_instruction_before(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
-                                     const struct kvm_regs* regs, uint64_t end_rip, uint64_t gpa,
-                                     uint8_t* bytes);
+                                     const struct kvm_regs* regs, uint64_t end_rip,
+                                     const struct guest_access* access, uint8_t* bytes);
 
 #endif  // ZXHV_ARCH_X86_GUEST_WALK_H_

@@ -119,3 +119,32 @@ zx_status_t kvm_set_memslot(int vm_fd, uint32_t slot, bool readonly, uint64_t gp
             return ZX_ERR_INTERNAL;
     }
 }
+
+zx_status_t kvm_vm_route_msrs(int vm_fd) {
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_X86_USER_SPACE_MSR,
+        .args = {KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER},
+    };
+    if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0 ||
+        ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0 ||
+        ioctl(vm_fd, KVM_ENABLE_CAP, &cap) != 0) {
+        return ZX_ERR_NOT_SUPPORTED;
+    }
+    // A clear bit denies the MSR to KVM, which then asks user space.
+    static uint8_t deny[0x100 / 8];
+    struct kvm_msr_filter filter = {
+        .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+        .ranges =
+            {
+                {.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+                 .nmsrs = 0x100,
+                 .base = 0x800,
+                 .bitmap = deny},
+                {.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+                 .nmsrs = 1,
+                 .base = 0x6e0,
+                 .bitmap = deny},
+            },
+    };
+    return ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &filter) == 0 ? ZX_OK : ZX_ERR_NOT_SUPPORTED;
+}

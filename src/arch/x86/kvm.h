@@ -19,6 +19,11 @@ zx_status_t kvm_vm_create(int* vm_fd);
 // The number of VCPU ids a VM can use (KVM_CAP_MAX_VCPU_ID, else KVM_CAP_MAX_VCPUS).
 uint32_t kvm_vm_max_vcpu_ids(int vm_fd);
 
+// Sends the x2APIC MSRs (0x800-0x8FF), IA32_TSC_DEADLINE and every MSR KVM does not know to user
+// space as KVM_EXIT_X86_RDMSR/WRMSR. Errors: ZX_ERR_NOT_SUPPORTED (KVM too old: such accesses
+// then #GP in the guest, docs/host-differences.md).
+zx_status_t kvm_vm_route_msrs(int vm_fd);
+
 // How many memslots a VM can have, and whether read-only ones are supported.
 uint32_t kvm_vm_max_memslots(int vm_fd);
 bool kvm_vm_has_readonly_mem(int vm_fd);

@@ -30,7 +30,15 @@
 static int kick_signal = -1;
 static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
 
-static void kick_handler(int sig) { (void)sig; }
+// The kvm_run of the VCPU this thread is resuming, for the signal handler: setting
+// immediate_exit there closes the window between the loop's last check and KVM_RUN.
+static __thread struct kvm_run* volatile tls_run;
+
+static void kick_handler(int sig) {
+    (void)sig;
+    struct kvm_run* run = tls_run;
+    if (run != NULL) run->immediate_exit = 1;
+}
 
 // Takes the first real-time signal nobody handles, so an application's own signals are left
 // alone. ZXHV_KICK_SIGNAL=N picks one explicitly.
@@ -207,6 +215,7 @@ zx_status_t x86_vcpu_init(struct x86_vcpu* v, struct guest* guest, uint32_t inde
     if (v->sync_regs) v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 
     interrupt_tracker_init(&v->interrupts);
+    x2apic_init(&v->apic, index, v->fd, kick_signal);
     pthread_mutex_init(&v->lock, NULL);
     v->thread = pthread_self();
     atomic_init(&v->cancel, false);
@@ -222,6 +231,7 @@ zx_status_t x86_vcpu_init(struct x86_vcpu* v, struct guest* guest, uint32_t inde
 }
 
 void x86_vcpu_destroy(struct x86_vcpu* v) {
+    x2apic_destroy(&v->apic);
     if (v->bell_retry != NULL) trap_unref(v->bell_retry);
     interrupt_tracker_destroy(&v->interrupts);
     pthread_mutex_destroy(&v->lock);
@@ -351,6 +361,38 @@ void x86_vcpu_kick(struct x86_vcpu* v) {
 
 // ---- Exits
 
+static zx_time_t monotonic_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (zx_time_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// RDMSR/WRMSR that KVM sent to user space: the x2APIC and TSC deadline (spec §3.7), anything
+// else #GP as on Zircon. Returns ZX_ERR_NEXT to keep running, ZX_OK with a packet, or an error.
+static zx_status_t handle_msr(struct x86_vcpu* v, zx_port_packet_t* packet) {
+    struct kvm_run* run = v->run;
+    uint32_t msr = run->msr.index;
+    bool ours = (msr >= X2APIC_MSR_BASE && msr < X2APIC_MSR_END) || msr == MSR_IA32_TSC_DEADLINE;
+    enum x2apic_result r = X2APIC_GP;
+    if (ours && run->exit_reason == KVM_EXIT_X86_RDMSR) {
+        uint64_t value = 0;
+        r = x2apic_read(&v->apic, msr, &value);
+        run->msr.data = value;
+    } else if (ours) {
+        r = x2apic_write(&v->apic, &v->interrupts, msr, run->msr.data, packet);
+    }
+    run->msr.error = r == X2APIC_GP ? 1 : 0;
+    v->pending = PENDING_MSR;
+    switch (r) {
+        case X2APIC_PACKET:
+            return ZX_OK;
+        case X2APIC_UNSUPPORTED:
+            return ZX_ERR_NOT_SUPPORTED;
+        default:
+            return ZX_ERR_NEXT;
+    }
+}
+
 static zx_status_t handle_io(struct x86_vcpu* v, zx_port_packet_t* packet) {
     struct kvm_run* run = v->run;
     if (run->io.count != 1) return ZX_ERR_NOT_SUPPORTED;  // REP string IO (spec §3.5)
@@ -393,24 +435,17 @@ static zx_status_t fill_mem_packet(struct x86_vcpu* v, const struct trap* trap, 
     packet->guest_mem.addr = gpa;
     packet->guest_mem.default_operand_size = guest_code_size(&sregs) == 2 ? 2 : 4;
     // KVM reports the access but not the instruction. RIP is at the instruction for a load and
-    // past it for a store (KVM's emulator writes RIP back early for stores): find the one whose
-    // memory operand is |gpa|, starting at RIP, then ending at RIP.
+    // past it for a store (KVM's emulator writes RIP back early for stores): look at RIP first,
+    // then for an instruction that ends there.
     struct vm_aspace* gpas = v->guest->gpas;
+    struct guest_access access = {
+        .gpa = gpa,
+        .size = v->run->mmio.len,
+        .data = v->run->mmio.is_write ? v->run->mmio.data : NULL,
+    };
     uint8_t bytes[X86_MAX_INST_LEN];
-    size_t len = 0;
-    size_t got = guest_fetch(gpas, &sregs, regs.rip, bytes, sizeof(bytes));
-    if (got > 0) {
-        size_t n = x86_instruction_length(bytes, got, guest_code_size(&sregs));
-        if (n > 0) {
-            uint8_t check[X86_MAX_INST_LEN];
-            if (guest_find_instruction_before(gpas, &sregs, &regs, regs.rip + n, gpa, check) == n) {
-                len = n;
-            }
-        }
-    }
-    if (len == 0) {
-        len = guest_find_instruction_before(gpas, &sregs, &regs, regs.rip, gpa, bytes);
-    }
+    size_t len = guest_instruction_at(gpas, &sregs, &regs, regs.rip, &access, bytes);
+    if (len == 0) len = guest_find_instruction_before(gpas, &sregs, &regs, regs.rip, &access, bytes);
     if (len == 0) return ZX_ERR_NOT_FOUND;  // the instruction is not in guest RAM (spec §3.5)
     packet->guest_mem.inst_len = (uint8_t)len;
     memcpy(packet->guest_mem.inst_buf, bytes, len);
@@ -474,6 +509,7 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
     pthread_mutex_lock(&v->lock);
     v->in_resume = true;
     pthread_mutex_unlock(&v->lock);
+    tls_run = v->run;
     v->last_mem_valid = false;
 
     zx_status_t status = ZX_OK;
@@ -495,6 +531,7 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
             status = ZX_ERR_CANCELED;
             break;
         }
+        x2apic_poll(&v->apic, &v->interrupts, monotonic_now());
         status = inject_interrupts(v);
         if (status != ZX_OK) break;
         v->pending = PENDING_NONE;  // this KVM_RUN completes whatever was left
@@ -519,9 +556,18 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
                 if (status == ZX_OK) goto done;
                 if (status == ZX_ERR_NEXT) status = ZX_OK;
                 break;
+            case KVM_EXIT_X86_RDMSR:
+            case KVM_EXIT_X86_WRMSR:
+                status = handle_msr(v, packet);
+                if (status == ZX_OK) goto done;
+                if (status == ZX_ERR_NEXT) status = ZX_OK;
+                break;
             case KVM_EXIT_HLT:
-                // HLT never returns to the caller: wait for a vector or a kick (spec §3.5).
-                if (!atomic_load(&v->cancel)) interrupt_tracker_wait(&v->interrupts, ZX_TIME_INFINITE);
+                // HLT never returns to the caller: wait for a vector, the APIC timer or a kick
+                // (spec §3.5).
+                if (!atomic_load(&v->cancel)) {
+                    interrupt_tracker_wait(&v->interrupts, v->apic.deadline);
+                }
                 break;
             case KVM_EXIT_IRQ_WINDOW_OPEN:
             case KVM_EXIT_INTR:
@@ -535,6 +581,7 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
         }
     }
 done:
+    tls_run = NULL;
     pthread_mutex_lock(&v->lock);
     v->in_resume = false;
     pthread_mutex_unlock(&v->lock);

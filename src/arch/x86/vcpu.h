@@ -12,6 +12,7 @@
 #include <zircon/syscalls/port.h>
 #include <zxhv.h>
 
+#include "arch/x86/x2apic.h"
 #include "hv/interrupt_tracker.h"
 
 struct guest;
@@ -25,6 +26,7 @@ enum x86_pending {
     PENDING_IO_OUT,
     PENDING_MMIO_READ,   // regs_at_exit restores every GPR but the one loaded, unless supplied
     PENDING_MMIO_WRITE,
+    PENDING_MSR,         // an MSR access user space answered
 };
 
 struct x86_vcpu {
@@ -35,6 +37,7 @@ struct x86_vcpu {
     size_t run_size;
     bool sync_regs;  // KVM_CAP_SYNC_REGS: registers travel in |run|, no ioctl needed
     struct interrupt_tracker interrupts;
+    struct x2apic apic;
 
     // Owned by the VCPU's thread.
     enum x86_pending pending;

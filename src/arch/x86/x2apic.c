@@ -1,0 +1,281 @@
+// zxhv: x2APIC emulation (spec §3.7).
+#define _GNU_SOURCE
+#include "arch/x86/x2apic.h"
+
+#include <linux/kvm.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+// Register offsets: MSR = 0x800 + (xAPIC offset >> 4).
+enum {
+    REG_ID = 0x02,
+    REG_VERSION = 0x03,
+    REG_TPR = 0x08,
+    REG_EOI = 0x0b,
+    REG_LDR = 0x0d,
+    REG_SVR = 0x0f,
+    REG_ISR0 = 0x10,
+    REG_TMR0 = 0x18,
+    REG_IRR0 = 0x20,
+    REG_ESR = 0x28,
+    REG_LVT_CMCI = 0x2f,
+    REG_ICR = 0x30,
+    REG_LVT_TIMER = 0x32,
+    REG_LVT_THERMAL = 0x33,
+    REG_LVT_PERF = 0x34,
+    REG_LVT_LINT0 = 0x35,
+    REG_LVT_LINT1 = 0x36,
+    REG_LVT_ERROR = 0x37,
+    REG_INITIAL_COUNT = 0x38,
+    REG_CURRENT_COUNT = 0x39,
+    REG_DCR = 0x3e,
+    REG_SELF_IPI = 0x3f,
+};
+
+#define LVT_MASKED (1u << 16)
+#define LVT_TIMER_MODE(lvt) (((lvt) >> 17) & 3u)
+#define TIMER_ONESHOT 0u
+#define TIMER_PERIODIC 1u
+#define TIMER_TSC_DEADLINE 2u
+
+static zx_time_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (zx_time_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal) {
+    memset(apic, 0, sizeof(*apic));
+    apic->id = id;
+    apic->lvt_timer = LVT_MASKED;
+    apic->deadline = ZX_TIME_INFINITE;
+    apic->vcpu_fd = vcpu_fd;
+    int khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
+    apic->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+    if (signal > 0) {
+        struct sigevent ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.sigev_notify = SIGEV_THREAD_ID;
+        ev.sigev_signo = signal;
+        ev._sigev_un._tid = gettid();
+        apic->host_timer_ok = timer_create(CLOCK_MONOTONIC, &ev, &apic->host_timer) == 0;
+    }
+}
+
+void x2apic_destroy(struct x2apic* apic) {
+    if (apic->host_timer_ok) timer_delete(apic->host_timer);
+}
+
+static void arm(struct x2apic* apic, zx_time_t deadline) {
+    apic->deadline = deadline;
+    if (!apic->host_timer_ok) return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    if (deadline != ZX_TIME_INFINITE) {
+        its.it_value.tv_sec = deadline / 1000000000;
+        its.it_value.tv_nsec = deadline % 1000000000;
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) its.it_value.tv_nsec = 1;
+    }
+    timer_settime(apic->host_timer, TIMER_ABSTIME, &its, NULL);
+}
+
+// One APIC timer tick is one nanosecond times the divider (a 1 GHz APIC bus).
+static zx_duration_t count_to_ns(const struct x2apic* apic, uint64_t count) {
+    uint32_t v = (apic->divide_config & 3u) | ((apic->divide_config >> 1) & 4u);
+    uint64_t divisor = v == 7 ? 1 : 2ull << v;
+    return (zx_duration_t)(count * divisor);
+}
+
+static void start_count(struct x2apic* apic) {
+    apic->period = 0;
+    if (apic->initial_count == 0 || LVT_TIMER_MODE(apic->lvt_timer) == TIMER_TSC_DEADLINE) {
+        if (LVT_TIMER_MODE(apic->lvt_timer) != TIMER_TSC_DEADLINE) arm(apic, ZX_TIME_INFINITE);
+        return;
+    }
+    zx_duration_t ns = count_to_ns(apic, apic->initial_count);
+    if (LVT_TIMER_MODE(apic->lvt_timer) == TIMER_PERIODIC) apic->period = ns;
+    apic->armed_at = now_ns();
+    arm(apic, apic->armed_at + ns);
+}
+
+static uint64_t guest_tsc(const struct x2apic* apic) {
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry entry;
+    } msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    msrs.hdr.nmsrs = 1;
+    msrs.entry.index = 0x10;  // IA32_TIME_STAMP_COUNTER
+    if (ioctl(apic->vcpu_fd, KVM_GET_MSRS, &msrs) != 1) return 0;
+    return msrs.entry.data;
+}
+
+void x2apic_poll(struct x2apic* apic, struct interrupt_tracker* interrupts, zx_time_t now) {
+    if (apic->deadline == ZX_TIME_INFINITE || now < apic->deadline) return;
+    if (!(apic->lvt_timer & LVT_MASKED)) {
+        interrupt_tracker_track(interrupts, apic->lvt_timer & 0xffu);
+    }
+    if (apic->period > 0) {
+        zx_time_t next = apic->deadline + apic->period;
+        if (next <= now) next = now + apic->period;  // we fell behind: don't fire in a burst
+        arm(apic, next);
+    } else {
+        arm(apic, ZX_TIME_INFINITE);
+    }
+}
+
+enum x2apic_result x2apic_read(struct x2apic* apic, uint32_t msr, uint64_t* value) {
+    if (msr == MSR_IA32_TSC_DEADLINE) {
+        *value = 0;
+        return X2APIC_DONE;
+    }
+    uint32_t reg = msr - X2APIC_MSR_BASE;
+    switch (reg) {
+        case REG_ID:
+            *value = apic->id;
+            return X2APIC_DONE;
+        case REG_VERSION:
+            *value = 0x15u | (6u << 16);
+            return X2APIC_DONE;
+        case REG_SVR:
+            *value = 0xff;
+            return X2APIC_DONE;
+        case REG_TPR:
+        case REG_LDR:
+        case REG_ESR:
+        case REG_LVT_PERF:  // LVT_MONITOR in Zircon's names
+            *value = 0;
+            return X2APIC_DONE;
+        case REG_LVT_LINT0:
+        case REG_LVT_LINT1:
+        case REG_LVT_THERMAL:
+        case REG_LVT_CMCI:
+        case REG_LVT_ERROR:
+            *value = LVT_MASKED;
+            return X2APIC_DONE;
+        case REG_LVT_TIMER:
+            *value = apic->lvt_timer;
+            return X2APIC_DONE;
+        // Beyond Zircon's list (docs/host-differences.md): the timer registers read back, so a
+        // guest can calibrate and poll its timer.
+        case REG_INITIAL_COUNT:
+            *value = apic->initial_count;
+            return X2APIC_DONE;
+        case REG_DCR:
+            *value = apic->divide_config;
+            return X2APIC_DONE;
+        case REG_CURRENT_COUNT: {
+            *value = 0;
+            if (apic->deadline != ZX_TIME_INFINITE && apic->initial_count != 0) {
+                zx_duration_t left = apic->deadline - now_ns();
+                zx_duration_t per_tick = count_to_ns(apic, 1);
+                if (left > 0) *value = (uint64_t)(left / per_tick);
+            }
+            return X2APIC_DONE;
+        }
+        default:
+            if ((reg >= REG_ISR0 && reg < REG_ISR0 + 8) || (reg >= REG_TMR0 && reg < REG_TMR0 + 8) ||
+                (reg >= REG_IRR0 && reg < REG_IRR0 + 8)) {
+                *value = 0;
+                return X2APIC_DONE;
+            }
+            return X2APIC_GP;
+    }
+}
+
+// ICR writes become GUEST_VCPU packets (spec §3.7 handle_ipi).
+static enum x2apic_result send_ipi(struct x2apic* apic, uint64_t icr, zx_port_packet_t* packet) {
+    uint32_t vector = icr & 0xff;
+    uint32_t delivery = (icr >> 8) & 7;
+    bool logical = icr & (1u << 11);
+    uint32_t shorthand = (icr >> 18) & 3;
+    uint32_t dest = (uint32_t)(icr >> 32);
+    if (logical) return X2APIC_UNSUPPORTED;
+    uint64_t mask;
+    switch (shorthand) {
+        case 1:  // self
+            mask = 1ull << apic->id;
+            break;
+        case 2:  // all including self
+            mask = UINT64_MAX;
+            break;
+        case 3:  // all excluding self
+            mask = UINT64_MAX & ~(1ull << apic->id);
+            break;
+        default:
+            mask = dest < 64 ? 1ull << dest : 0;
+            break;
+    }
+    memset(packet, 0, sizeof(*packet));
+    packet->type = ZX_PKT_TYPE_GUEST_VCPU;
+    switch (delivery) {
+        case 0:  // fixed
+            packet->guest_vcpu.type = ZX_PKT_GUEST_VCPU_INTERRUPT;
+            packet->guest_vcpu.interrupt.mask = mask;
+            packet->guest_vcpu.interrupt.vector = (uint8_t)vector;
+            return X2APIC_PACKET;
+        case 5:  // INIT
+            return X2APIC_DONE;
+        case 6:  // STARTUP
+            packet->guest_vcpu.type = ZX_PKT_GUEST_VCPU_STARTUP;
+            packet->guest_vcpu.startup.id = dest;
+            packet->guest_vcpu.startup.entry = (zx_gpaddr_t)vector << 12;
+            return X2APIC_PACKET;
+        default:
+            return X2APIC_UNSUPPORTED;
+    }
+}
+
+enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* interrupts,
+                                uint32_t msr, uint64_t value, zx_port_packet_t* packet) {
+    if (msr == MSR_IA32_TSC_DEADLINE) {
+        // Only meaningful in TSC-deadline mode (spec §3.8); 0 disarms.
+        if (LVT_TIMER_MODE(apic->lvt_timer) != TIMER_TSC_DEADLINE) return X2APIC_DONE;
+        if (value == 0 || apic->tsc_khz == 0) {
+            arm(apic, ZX_TIME_INFINITE);
+            return X2APIC_DONE;
+        }
+        uint64_t tsc = guest_tsc(apic);
+        zx_time_t now = now_ns();
+        zx_duration_t ns = value <= tsc ? 0 : (zx_duration_t)((value - tsc) * 1000000ull / apic->tsc_khz);
+        arm(apic, now + ns);
+        return X2APIC_DONE;
+    }
+    uint32_t reg = msr - X2APIC_MSR_BASE;
+    switch (reg) {
+        case REG_EOI:
+        case REG_ESR:
+            return value == 0 ? X2APIC_DONE : X2APIC_GP;
+        case REG_TPR:
+        case REG_SVR:
+        case REG_LVT_LINT0:
+        case REG_LVT_LINT1:
+        case REG_LVT_ERROR:
+        case REG_LVT_PERF:
+        case REG_LVT_THERMAL:
+        case REG_LVT_CMCI:
+            return X2APIC_DONE;
+        case REG_LVT_TIMER:
+            apic->lvt_timer = (uint32_t)value;
+            if (LVT_TIMER_MODE(apic->lvt_timer) == TIMER_TSC_DEADLINE) {
+                arm(apic, ZX_TIME_INFINITE);
+            }
+            return X2APIC_DONE;
+        case REG_INITIAL_COUNT:
+            apic->initial_count = (uint32_t)value;
+            start_count(apic);
+            return X2APIC_DONE;
+        case REG_DCR:
+            apic->divide_config = (uint32_t)value & 0xb;
+            return X2APIC_DONE;
+        case REG_SELF_IPI:
+            interrupt_tracker_track(interrupts, (uint32_t)value & 0xff);
+            return X2APIC_DONE;
+        case REG_ICR:
+            return send_ipi(apic, value, packet);
+        default:
+            return X2APIC_GP;
+    }
+}

@@ -14,7 +14,8 @@ const char* zxhv_version(void);
 // On Zircon a privileged process is handed this resource; here any process may ask. A ROOT
 // resource can create resources of any kind with zx_resource_create, and zx_guest_create accepts
 // it as well as a HYPERVISOR resource.
-// Errors: ZX_ERR_INVALID_ARGS if out is NULL or not writable; ZX_ERR_NO_MEMORY.
+// Errors: ZX_ERR_INVALID_ARGS if out is NULL or not writable; ZX_ERR_NO_MEMORY;
+// ZX_ERR_NO_RESOURCES (the handle table is full).
 zx_status_t zxhv_root_resource_get(zx_handle_t* out);
 
 // Makes the current or next zx_vcpu_resume of |vcpu| return ZX_ERR_CANCELED as soon as possible
@@ -41,8 +42,10 @@ zx_status_t zxhv_vcpu_mem_access(zx_handle_t vcpu, zxhv_mem_access_t* access);
 
 // Completes the load of the last GUEST_MEM packet of |vcpu| with |value| (its low |size| bytes):
 // the destination register gets it as if memory had held it. An alternative to writing the
-// register with zx_vcpu_write_state. Rights: ZX_RIGHT_WRITE.
-// Errors: as zxhv_vcpu_mem_access; ZX_ERR_BAD_STATE also if the pending access is a store.
+// register with zx_vcpu_write_state; call it before reading or writing the state. Rights:
+// ZX_RIGHT_WRITE. Errors: ZX_ERR_BAD_HANDLE, ZX_ERR_ACCESS_DENIED, ZX_ERR_WRONG_TYPE,
+// ZX_ERR_BAD_STATE (another thread; no load pending: the packet was a store, or the state has
+// been read or written since).
 zx_status_t zxhv_vcpu_mem_complete_read(zx_handle_t vcpu, uint64_t value);
 
 __END_CDECLS

@@ -18,7 +18,8 @@
 
 typedef uint32_t zx_handle_t;
 #define ZX_HANDLE_INVALID ((zx_handle_t)0)
-// Every valid handle value has these bits set (Zircon reserves them; spec §2.3).
+// Every valid handle value has these bits set (defined by later Zircon; at the reference commit only
+// bit 0 was fixed). zxhv sets both, and bit 31 is always clear.
 #define ZX_HANDLE_FIXED_BITS_MASK ((zx_handle_t)0x3)
 
 typedef int32_t zx_status_t;

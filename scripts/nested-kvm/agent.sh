@@ -27,7 +27,10 @@ set -u
 spool=${1:?usage: agent.sh SPOOL [DOORBELL]}
 bell=${2:-/dev/ttyS1}
 rescan=1
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# Jobs get only what their snippet exports: unexport everything once, here
+# (PATH stays a plain shell variable, used for our own lookups).
+for v in $(compgen -e); do export -n "${v?}"; done
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 cd / || exit 1
 
 fail() {
@@ -54,13 +57,12 @@ set -m # each background job gets its own process group
 	echo "cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 } >"$spool/ready.tmp" && mv -f "$spool/ready.tmp" "$spool/ready"
 
-# Body of a job's process group: run the snippet in a child with a clean
-# environment and its output redirected, then report the status.
+# Body of a job's process group: run the snippet in a child with its output
+# redirected, then report the status.
 job() {
 	local id=$1
 	(
 		exec 7<&- 8<&- </dev/null >"$spool/$id.out" 2>"$spool/$id.err"
-		for v in $(compgen -e); do export -n "${v?}"; done
 		# shellcheck disable=SC1090
 		. "$spool/$id.job"
 	)

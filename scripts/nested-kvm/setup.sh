@@ -91,8 +91,9 @@ extract_kernel() {
 	mkdir -p "$dl"
 	note "downloading $pkg"
 	# As root, apt warns that the download is unsandboxed (_apt user): harmless.
-	(cd "$dl" && apt-get download -qq "$pkg" >/dev/null 2>&1) ||
-		(cd "$dl" && as_root apt-get update -qq >/dev/null 2>&1 && apt-get download -qq "$pkg" >/dev/null 2>&1) ||
+	local log=$outdir/download.log
+	(cd "$dl" && apt-get download -qq "$pkg") >"$log" 2>&1 ||
+		(as_root apt-get update -qq && cd "$dl" && apt-get download -qq "$pkg") >>"$log" 2>&1 ||
 		return 1
 	local debs=("$dl"/*.deb) deb
 	deb=${debs[0]}
@@ -162,13 +163,13 @@ extract_kernel() {
 	echo "$pkg" >"$kdir.new/package"
 	rm -rf "$kdir"
 	mv "$kdir.new" "$kdir"
-	rm -rf "$dl"
+	rm -rf "$dl" "$log"
 }
 
 if ! have_kernel || [[ $(cat "$stamp") != "$pkg" ]]; then
 	if ! extract_kernel; then
 		rm -rf "$outdir/download" "$kdir.new"
-		have_kernel || die "could not download/extract $pkg (apt-get download $pkg)"
+		have_kernel || die "could not download/extract $pkg: $(grep -v -e '^$' -e _apt "$outdir/download.log" 2>/dev/null | tail -n 1)"
 		note "could not fetch $pkg; keeping $(cat "$stamp")"
 	fi
 fi

@@ -41,8 +41,10 @@ static zx_status_t gpas_attach(struct vm_aspace* as, struct vm_mapping* m) {
     struct gpas* g = to_gpas(as);
     uint32_t slot = alloc_slot(g);
     if (slot == VM_NO_BACKING) return ZX_ERR_NO_RESOURCES;
-    // Without KVM_CAP_READONLY_MEM a read-only mapping is writable by the guest, as every guest
-    // mapping was on Zircon at the reference commit (spec §3.11; docs/host-differences.md).
+    // A mapping without ZX_VM_PERM_WRITE is a read-only memslot: a guest store exits, and
+    // zx_vcpu_resume returns ZX_ERR_ACCESS_DENIED (later Zircon's behaviour, not REF's RWX; spec
+    // §3.11). Without KVM_CAP_READONLY_MEM the slot is writable to KVM but the host view is not,
+    // so KVM cannot complete a store either (docs/host-differences.md).
     bool readonly = g->readonly_mem && !(m->perms & ZX_VM_PERM_WRITE);
     zx_status_t status = kvm_set_memslot(g->vm_fd, slot, readonly, m->base, m->len, m->host);
     if (status != ZX_OK) {
@@ -113,6 +115,10 @@ zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t le
         if (m == NULL || !(m->perms & ZX_VM_PERM_READ) ||
             m->vmo_offset + off >= vmo_get_size(m->vmo)) {
             status = ZX_ERR_NOT_FOUND;
+            break;
+        }
+        if (write && !(m->perms & ZX_VM_PERM_WRITE)) {
+            status = ZX_ERR_ACCESS_DENIED;  // the host view is read-only too
             break;
         }
         uint64_t chunk = m->len - off;

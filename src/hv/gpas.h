@@ -15,7 +15,8 @@ zx_status_t gpas_create(int vm_fd, struct vm_aspace** out);
 
 // Copies between guest physical memory [gpa, gpa + len) and |buf| (|write|: into the guest),
 // through the host's view of the mapped VMOs. Errors: ZX_ERR_NOT_FOUND (some byte is not mapped,
-// or lies beyond the end of its VMO).
+// or lies beyond the end of its VMO), ZX_ERR_ACCESS_DENIED (a write to a mapping without
+// ZX_VM_PERM_WRITE).
 zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len, bool write);
 
 // How many memslots the address space uses now (for tests and diagnostics).

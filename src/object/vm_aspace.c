@@ -75,6 +75,7 @@ static zx_status_t cut_locked(struct vm_aspace* as, uint64_t a, uint64_t b) {
             return ZX_ERR_NO_RESOURCES;
         }
     }
+    zx_status_t status = ZX_OK;
     struct vm_mapping** link = &as->mappings;
     while (*link != NULL) {
         struct vm_mapping* m = *link;
@@ -100,13 +101,15 @@ static zx_status_t cut_locked(struct vm_aspace* as, uint64_t a, uint64_t b) {
                 right->backing = VM_NO_BACKING;
                 object_ref(&m->vmo->base);
             } else {
-                // Out of memory for the bookkeeping: drop the right part rather than leak it.
+                // Out of memory for the bookkeeping: drop the right part rather than leak it,
+                // and say so.
                 munmap(m->host + (hi - m->base), end_of(m) - hi);
+                status = ZX_ERR_NO_MEMORY;
             }
         }
         if (lo > m->base) {
             m->len = lo - m->base;  // keep the left part in place
-            if (had_backing) as->ops->attach(as, m);
+            if (had_backing && as->ops->attach(as, m) != ZX_OK) status = ZX_ERR_NO_MEMORY;
             link = &m->next;
         } else {
             *link = m->next;
@@ -115,11 +118,11 @@ static zx_status_t cut_locked(struct vm_aspace* as, uint64_t a, uint64_t b) {
         if (right != NULL) {
             right->next = *link;
             *link = right;
-            if (had_backing) as->ops->attach(as, right);
+            if (had_backing && as->ops->attach(as, right) != ZX_OK) status = ZX_ERR_NO_MEMORY;
             link = &right->next;
         }
     }
-    return ZX_OK;
+    return status;
 }
 
 // Finds the lowest free range of |len| bytes. Caller holds the lock.

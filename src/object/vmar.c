@@ -62,10 +62,14 @@ static const struct vm_aspace_ops host_ops = {
 
 static pthread_once_t root_once = PTHREAD_ONCE_INIT;
 static zx_handle_t root_handle = ZX_HANDLE_INVALID;
+// The host address space outlives its handle: as on Zircon, closing the root VMAR handle leaves
+// every mapping in place (this reference is never dropped).
+static struct vm_aspace* host_aspace;
 
 static void make_root(void) {
     struct vm_aspace* as = calloc(1, sizeof(*as));
     if (as == NULL) return;
+    host_aspace = as;
     vm_aspace_init(as, true, HOST_ASPACE_BASE, HOST_ASPACE_SIZE, &host_ops, NULL);
     struct vmar* vmar;
     if (vmar_create(as, ZX_KOID_INVALID, &vmar) == ZX_OK) {
@@ -75,7 +79,6 @@ static void make_root(void) {
                       &root_handle);
         object_unref(&vmar->base);
     }
-    vm_aspace_unref(as);
 }
 
 zx_handle_t vmar_root_self_handle(void) {

@@ -42,7 +42,8 @@ typedef struct zx_info_handle_basic {
     zx_rights_t rights;
     // zx_obj_type_t of the object.
     uint32_t type;
-    // Koid of a related object (for example the guest of a VMAR), or 0.
+    // Koid of a related object (the peer of a channel, say), or 0. Always 0 for the objects zxhv
+    // implements, as on Zircon.
     zx_koid_t related_koid;
     // zx_obj_props_t: ZX_OBJ_PROP_WAITABLE if the object can be waited on.
     uint32_t props;

@@ -246,3 +246,45 @@ size_t guest_find_instruction_before(struct vm_aspace* gpas, const struct kvm_sr
     }
     return 0;
 }
+
+// 0: not an IO instruction; 1: IN/OUT; 2: string or REP. Sets *len to its length.
+static int classify_io(const uint8_t* b, size_t avail, bool long_mode, size_t* len) {
+    bool rep = false;
+    size_t i = 0;
+    while (i < avail && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 ||
+                         b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 ||
+                         b[i] == 0x64 || b[i] == 0x65 || (long_mode && (b[i] & 0xf0) == 0x40))) {
+        if (b[i] == 0xf2 || b[i] == 0xf3) rep = true;
+        i++;
+    }
+    if (i >= avail) return 0;
+    uint8_t op = b[i];
+    if (op >= 0xe4 && op <= 0xe7) {
+        *len = i + 2;
+        return rep ? 2 : 1;
+    }
+    if (op >= 0xec && op <= 0xef) {
+        *len = i + 1;
+        return rep ? 2 : 1;
+    }
+    if (op >= 0x6c && op <= 0x6f) {
+        *len = i + 1;
+        return 2;
+    }
+    return 0;
+}
+
+bool guest_io_is_string(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip) {
+    bool long_mode = guest_code_size(sregs) == 8;
+    uint8_t b[15];
+    size_t len;
+    size_t got = guest_fetch(gpas, sregs, rip, b, sizeof(b));
+    int kind = classify_io(b, got, long_mode, &len);
+    if (kind != 0 && len <= got) return kind == 2;
+    for (size_t back = 1; back <= 15 && back <= rip; back++) {
+        if (guest_fetch(gpas, sregs, rip - back, b, back) != back) continue;
+        kind = classify_io(b, back, long_mode, &len);
+        if (kind != 0 && len == back) return kind == 2;
+    }
+    return false;
+}

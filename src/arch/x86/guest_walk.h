@@ -37,6 +37,11 @@ size_t guest_instruction_at(struct vm_aspace* gpas, const struct kvm_sregs* sreg
                             const struct kvm_regs* regs, uint64_t rip,
                             const struct guest_access* access, uint8_t* bytes);
 
+// Whether the IO instruction of the last IO exit is a string one (INS/OUTS) or has a REP prefix:
+// looks at RIP and, as KVM may already have stepped over it, at what ends at RIP. False when no
+// IO instruction is found there.
+bool guest_io_is_string(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip);
+
 // Finds the instruction that ends at |end_rip| and made |access| (KVM moves RIP past a store
 // before user space sees it): tries each start 1 to 15 bytes back and keeps the shortest whose
 // decoded length fits exactly, whose memory operand computed from |regs| translates to the

@@ -123,7 +123,10 @@ zx_status_t kvm_set_memslot(int vm_fd, uint32_t slot, bool readonly, uint64_t gp
 zx_status_t kvm_vm_route_msrs(int vm_fd) {
     struct kvm_enable_cap cap = {
         .cap = KVM_CAP_X86_USER_SPACE_MSR,
-        .args = {KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER},
+        // x2APIC MSRs cannot be filtered; with no in-kernel APIC KVM rejects them as invalid,
+        // which this sends to user space too. TSC_DEADLINE goes through the filter.
+        .args = {KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER |
+                 KVM_MSR_EXIT_REASON_INVAL},
     };
     if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0 ||
         ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0 ||
@@ -131,15 +134,11 @@ zx_status_t kvm_vm_route_msrs(int vm_fd) {
         return ZX_ERR_NOT_SUPPORTED;
     }
     // A clear bit denies the MSR to KVM, which then asks user space.
-    static uint8_t deny[0x100 / 8];
+    static uint8_t deny[8];
     struct kvm_msr_filter filter = {
         .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
         .ranges =
             {
-                {.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
-                 .nmsrs = 0x100,
-                 .base = 0x800,
-                 .bitmap = deny},
                 {.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
                  .nmsrs = 1,
                  .base = 0x6e0,

@@ -19,8 +19,9 @@ zx_status_t kvm_vm_create(int* vm_fd);
 // The number of VCPU ids a VM can use (KVM_CAP_MAX_VCPU_ID, else KVM_CAP_MAX_VCPUS).
 uint32_t kvm_vm_max_vcpu_ids(int vm_fd);
 
-// Sends the x2APIC MSRs (0x800-0x8FF), IA32_TSC_DEADLINE and every MSR KVM does not know to user
-// space as KVM_EXIT_X86_RDMSR/WRMSR. Errors: ZX_ERR_NOT_SUPPORTED (KVM too old: such accesses
+// Sends the x2APIC MSRs (0x800-0x8FF: with no in-kernel APIC KVM rejects them, and rejected
+// accesses come to user space), IA32_TSC_DEADLINE (through an MSR filter) and every MSR KVM does
+// not know to user space as KVM_EXIT_X86_RDMSR/WRMSR. Errors: ZX_ERR_NOT_SUPPORTED (KVM too old: such accesses
 // then #GP in the guest, docs/host-differences.md).
 zx_status_t kvm_vm_route_msrs(int vm_fd);
 

@@ -46,6 +46,7 @@ static void setup_kick_signal(void) {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = kick_handler;
+    sa.sa_flags = SA_RESTART;  // KVM_RUN still returns EINTR; the application's calls restart
     sigemptyset(&sa.sa_mask);
     const char* forced = getenv("ZXHV_KICK_SIGNAL");
     if (forced != NULL && forced[0] != '\0') {
@@ -111,6 +112,9 @@ static void adjust_cpuid(struct kvm_cpuid2* c, uint32_t index) {
                 break;
             case 0xb:
                 e->edx = index;
+                break;
+            case 0x80000001:
+                e->ecx &= ~(1u << 2);  // SVM: no nested virtualization, as VMX above
                 break;
             case 0x40000000:
                 e->eax = 0x40000001;
@@ -388,6 +392,8 @@ static zx_status_t handle_msr(struct x86_vcpu* v, zx_port_packet_t* packet) {
             return ZX_OK;
         case X2APIC_UNSUPPORTED:
             return ZX_ERR_NOT_SUPPORTED;
+        case X2APIC_INVALID_ARGS:
+            return ZX_ERR_INVALID_ARGS;
         default:
             return ZX_ERR_NEXT;
     }
@@ -395,7 +401,16 @@ static zx_status_t handle_msr(struct x86_vcpu* v, zx_port_packet_t* packet) {
 
 static zx_status_t handle_io(struct x86_vcpu* v, zx_port_packet_t* packet) {
     struct kvm_run* run = v->run;
-    if (run->io.count != 1) return ZX_ERR_NOT_SUPPORTED;  // REP string IO (spec §3.5)
+    // String and REP IO are not supported (spec §3.5). KVM batches some (count > 1) and sends
+    // others one element per exit, so the instruction itself is looked at.
+    if (run->io.count != 1) return ZX_ERR_NOT_SUPPORTED;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    if (load_regs(v, &regs, &sregs) != ZX_OK) return ZX_ERR_INTERNAL;
+    if (guest_io_is_string(v->guest->gpas, &sregs, regs.rip)) {
+        v->pending = run->io.direction == KVM_EXIT_IO_IN ? PENDING_IO_IN : PENDING_IO_OUT;
+        return ZX_ERR_NOT_SUPPORTED;
+    }
     struct trap* trap;
     if (trap_map_find(&v->guest->traps, true, run->io.port, &trap) != ZX_OK) {
         v->pending = run->io.direction == KVM_EXIT_IO_IN ? PENDING_IO_IN : PENDING_IO_OUT;
@@ -415,8 +430,6 @@ static zx_status_t handle_io(struct x86_vcpu* v, zx_port_packet_t* packet) {
     } else {
         // Until ZX_VCPU_IO supplies a value, the IN leaves RAX as it was, but a 32-bit IN
         // clears it, as Zircon does (spec §3.5).
-        struct kvm_regs regs;
-        if (load_regs(v, &regs, NULL) != ZX_OK) return ZX_ERR_INTERNAL;
         uint64_t rax = run->io.size == 4 ? 0 : regs.rax;
         memcpy(data, &rax, run->io.size);
         v->pending = PENDING_IO_IN;
@@ -466,11 +479,12 @@ static zx_status_t handle_mmio(struct x86_vcpu* v, zx_port_packet_t* packet) {
         if (gpa >= GUEST_PHYS_LIMIT) return ZX_ERR_OUT_OF_RANGE;
         // Guest RAM whose memslot was being replaced (a split or merge on another thread) looks
         // like MMIO for a moment: do the access on the RAM itself.
-        if (gpas_access(v->guest->gpas, gpa, run->mmio.data, len, write) == ZX_OK) {
+        zx_status_t status = gpas_access(v->guest->gpas, gpa, run->mmio.data, len, write);
+        if (status == ZX_OK) {
             v->pending = PENDING_NONE;
             return ZX_ERR_NEXT;
         }
-        return ZX_ERR_NOT_FOUND;
+        return status;  // NOT_FOUND: no RAM there; ACCESS_DENIED: a store to read-only RAM
     }
     zx_status_t status;
     if (trap->kind == ZX_GUEST_TRAP_BELL) {
@@ -483,7 +497,8 @@ static zx_status_t handle_mmio(struct x86_vcpu* v, zx_port_packet_t* packet) {
                 status = ZX_ERR_NEXT;
             } else if (status == ZX_ERR_CANCELED) {
                 // Kicked while the trap was full: deliver this doorbell on the next resume,
-                // before the write completes, so it is never lost.
+                // before the write completes, so it is never lost. The kick is used up.
+                atomic_store(&v->cancel, false);
                 v->bell_retry = trap;
                 v->bell_retry_gpa = gpa;
                 trap = NULL;
@@ -565,7 +580,10 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
             case KVM_EXIT_HLT:
                 // HLT never returns to the caller: wait for a vector, the APIC timer or a kick
                 // (spec §3.5).
-                if (!atomic_load(&v->cancel)) {
+                // A wake-up with nothing pending (a stale one) just waits again.
+                while (!atomic_load(&v->cancel)) {
+                    x2apic_poll(&v->apic, &v->interrupts, monotonic_now());
+                    if (interrupt_tracker_pending(&v->interrupts)) break;
                     interrupt_tracker_wait(&v->interrupts, v->apic.deadline);
                 }
                 break;
@@ -649,12 +667,14 @@ zx_status_t x86_vcpu_write_io(struct x86_vcpu* v, const zx_vcpu_io_t* io) {
     if (io->access_size != 1 && io->access_size != 2 && io->access_size != 4) {
         return ZX_ERR_INVALID_ARGS;  // later Zircon's check (spec §1.7)
     }
-    if (v->pending == PENDING_IO_IN && v->run->exit_reason == KVM_EXIT_IO) {
+    if (v->pending == PENDING_IO_IN && v->run->exit_reason == KVM_EXIT_IO &&
+        io->access_size <= v->run->io.size) {
         // Still in KVM's hands: the value goes where KVM will take it from.
         uint8_t* data = (uint8_t*)v->run + v->run->io.data_offset;
-        memcpy(data, io->data, io->access_size < v->run->io.size ? io->access_size : v->run->io.size);
+        memcpy(data, io->data, io->access_size);
         return ZX_OK;
     }
+    // Otherwise the first access_size bytes of RAX are written, as Zircon does (spec §1.7).
     zx_status_t status = complete_pending(v);
     if (status != ZX_OK) return status;
     struct kvm_regs regs;

@@ -204,8 +204,8 @@ static enum x2apic_result send_ipi(struct x2apic* apic, uint64_t icr, zx_port_pa
         case 3:  // all excluding self
             mask = UINT64_MAX & ~(1ull << apic->id);
             break;
-        default:
-            mask = dest < 64 ? 1ull << dest : 0;
+        default:  // physical destination; 0xffffffff is the x2APIC broadcast
+            mask = dest == UINT32_MAX ? UINT64_MAX : dest < 64 ? 1ull << dest : 0;
             break;
     }
     memset(packet, 0, sizeof(*packet));
@@ -231,8 +231,8 @@ static enum x2apic_result send_ipi(struct x2apic* apic, uint64_t icr, zx_port_pa
 enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* interrupts,
                                 uint32_t msr, uint64_t value, zx_port_packet_t* packet) {
     if (msr == MSR_IA32_TSC_DEADLINE) {
-        // Only meaningful in TSC-deadline mode (spec §3.8); 0 disarms.
-        if (LVT_TIMER_MODE(apic->lvt_timer) != TIMER_TSC_DEADLINE) return X2APIC_DONE;
+        // Only allowed in TSC-deadline mode (spec §3.8); 0 disarms.
+        if (LVT_TIMER_MODE(apic->lvt_timer) != TIMER_TSC_DEADLINE) return X2APIC_INVALID_ARGS;
         if (value == 0 || apic->tsc_khz == 0) {
             arm(apic, ZX_TIME_INFINITE);
             return X2APIC_DONE;
@@ -257,12 +257,13 @@ enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* i
         case REG_LVT_THERMAL:
         case REG_LVT_CMCI:
             return X2APIC_DONE;
-        case REG_LVT_TIMER:
+        case REG_LVT_TIMER: {
+            uint32_t old_mode = LVT_TIMER_MODE(apic->lvt_timer);
             apic->lvt_timer = (uint32_t)value;
-            if (LVT_TIMER_MODE(apic->lvt_timer) == TIMER_TSC_DEADLINE) {
-                arm(apic, ZX_TIME_INFINITE);
-            }
+            // Changing mode stops the timer; masking or changing the vector does not.
+            if (LVT_TIMER_MODE(apic->lvt_timer) != old_mode) arm(apic, ZX_TIME_INFINITE);
             return X2APIC_DONE;
+        }
         case REG_INITIAL_COUNT:
             apic->initial_count = (uint32_t)value;
             start_count(apic);

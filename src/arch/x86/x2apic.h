@@ -1,5 +1,5 @@
 // zxhv: the local x2APIC that Zircon emulated for each VCPU (spec §3.7): MSRs 0x800-0x8FF and
-// IA32_TSC_DEADLINE reach user space (KVM_CAP_X86_USER_SPACE_MSR with an MSR filter) and are
+// IA32_TSC_DEADLINE reach user space (KVM_CAP_X86_USER_SPACE_MSR, kvm_vm_route_msrs) and are
 // answered here. The timer runs on a host POSIX timer that signals the VCPU's thread.
 #ifndef ZXHV_ARCH_X86_X2APIC_H_
 #define ZXHV_ARCH_X86_X2APIC_H_
@@ -40,6 +40,7 @@ enum x2apic_result {
     X2APIC_GP,      // the guest gets #GP
     X2APIC_PACKET,  // an IPI or start-up request: *packet holds a GUEST_VCPU packet
     X2APIC_UNSUPPORTED,  // resume returns ZX_ERR_NOT_SUPPORTED (spec §3.7)
+    X2APIC_INVALID_ARGS, // resume returns ZX_ERR_INVALID_ARGS (spec §3.8)
 };
 
 enum x2apic_result x2apic_read(struct x2apic* apic, uint32_t msr, uint64_t* value);

@@ -47,6 +47,13 @@ static zx_status_t gpas_attach(struct vm_aspace* as, struct vm_mapping* m) {
     // so KVM cannot complete a store either (docs/host-differences.md).
     bool readonly = g->readonly_mem && !(m->perms & ZX_VM_PERM_WRITE);
     zx_status_t status = kvm_set_memslot(g->vm_fd, slot, readonly, m->base, m->len, m->host);
+    if (status == ZX_ERR_OUT_OF_RANGE) {
+        // KVM refuses guest physical addresses beyond the CPU's physical address width (39-46
+        // bits on many hosts), which the guest cannot reach anyway: the mapping stays in the
+        // VMAR without a memslot, as Zircon's 2^48 aspace allows (docs/host-differences.md).
+        free_slot(g, slot);
+        return ZX_OK;
+    }
     if (status != ZX_OK) {
         free_slot(g, slot);
         return status;

@@ -36,8 +36,10 @@ static __thread struct kvm_run* volatile tls_run;
 
 static void kick_handler(int sig) {
     (void)sig;
+    int saved_errno = errno;  // a handler must leave errno as it found it
     struct kvm_run* run = tls_run;
-    if (run != NULL) run->immediate_exit = 1;
+    if (run != NULL) __atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    errno = saved_errno;
 }
 
 // Takes the first real-time signal nobody handles, so an application's own signals are left

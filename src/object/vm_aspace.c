@@ -153,11 +153,11 @@ static bool contiguous(const struct vm_mapping* m, const struct vm_mapping* n) {
 
 // Folds |n| into |m| (|m| precedes it). Both are in the list, |n| right after |m|.
 static void merge_locked(struct vm_aspace* as, struct vm_mapping* m, struct vm_mapping* n) {
-    bool backed = m->backing != VM_NO_BACKING && n->backing != VM_NO_BACKING;
-    if (backed) {
-        as->ops->detach(as, m);
-        as->ops->detach(as, n);
-    }
+    // Either side may lack a backing (a failed re-add, or RAM beyond what the guest can address):
+    // every backing goes, and the merged range gets one if either had one.
+    bool backed = m->backing != VM_NO_BACKING || n->backing != VM_NO_BACKING;
+    if (m->backing != VM_NO_BACKING) as->ops->detach(as, m);
+    if (n->backing != VM_NO_BACKING) as->ops->detach(as, n);
     m->len += n->len;
     m->next = n->next;
     free_mapping(n);

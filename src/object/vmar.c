@@ -64,7 +64,7 @@ static pthread_once_t root_once = PTHREAD_ONCE_INIT;
 static zx_handle_t root_handle = ZX_HANDLE_INVALID;
 // The host address space outlives its handle: as on Zircon, closing the root VMAR handle leaves
 // every mapping in place (this reference is never dropped).
-static struct vm_aspace* host_aspace;
+static struct vm_aspace* volatile host_aspace;  // volatile: LeakSanitizer must see it
 
 static void make_root(void) {
     struct vm_aspace* as = calloc(1, sizeof(*as));

@@ -12,9 +12,11 @@ failed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Exception|Tim
 skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*Skipped' "$log")
 if [ "$skipped" -gt 0 ]; then
   echo
-  echo "Skipped tests and why:"
-  grep -hE '^\[SKIP\] [a-z_0-9]+::[a-z_0-9]+: ' "$log" | grep -v 'Test is disabled' | sort | uniq -c |
-    sed 's/^ *\([0-9]*\) /  (x\1) /'
+  echo "Skipped tests and why (each reason once; the asan: variants skip for the same reasons):"
+  # Each test binary's output is kept by tests/batch in $build/test-results.
+  cat "$log" "$build"/test-results/*.out 2>/dev/null |
+    grep -hE '^\[SKIP\] [a-z_0-9]+::[a-z_0-9]+: ' | grep -v 'Test is disabled' | sort -u |
+    sed 's/^\[SKIP\] /  /'
 fi
 rm -f "$log"
 echo "ctest: $passed passed, $failed failed, $skipped skipped"

@@ -49,12 +49,7 @@ Test(bell, thousand_rings_with_a_slow_reader_all_arrive_in_order, .timeout = 120
     zx_handle_t guest, vmar;
     guest_or_skip(&guest, &vmar);
     zx_handle_t vmo = new_vmo(GUEST_RAM);
-    uint64_t tables[3][512];
-    memset(tables, 0, sizeof(tables));
-    tables[0][0] = 0x1000 | 3;
-    tables[1][0] = 0x2000 | 3;
-    for (uint64_t i = 0; i < 512; i++) tables[2][i] = (i << 21) | 0x83;
-    ASSERT_OK(zx_vmo_write(vmo, tables, 0, sizeof(tables)));
+    write_identity_map(vmo);
     ASSERT_OK(zx_vmo_write(vmo, kRinger, ENTRY, sizeof(kRinger)));
     zx_vaddr_t addr;
     ASSERT_OK(zx_vmar_map(vmar, GUEST_MAP_FLAGS, 0, vmo, 0, GUEST_RAM, &addr));

@@ -209,4 +209,15 @@ static inline void* pages_with(size_t pages, int prot) {
     return p;
 }
 
+// Writes page tables that identity-map guest physical [0, 1 GiB) with 2 MiB pages, rooted at GPA 0
+// (the CR3 a first VCPU starts with, spec §3.4): PML4 at 0, PDPT at 0x1000, PD at 0x2000.
+static inline void write_identity_map(zx_handle_t vmo) {
+    static uint64_t tables[3][512];
+    memset(tables, 0, sizeof(tables));
+    tables[0][0] = 0x1000 | 3;
+    tables[1][0] = 0x2000 | 3;
+    for (uint64_t i = 0; i < 512; i++) tables[2][i] = (i << 21) | 0x83;
+    ASSERT_OK(zx_vmo_write(vmo, tables, 0, sizeof(tables)));
+}
+
 #endif  // ZXHV_TESTS_KVM_HELPERS_H_

@@ -55,12 +55,7 @@ static void one_guest(void) {
     zx_handle_t guest, vmar;
     guest_or_skip(&guest, &vmar);
     zx_handle_t vmo = new_vmo(GUEST_RAM);
-    uint64_t tables[3][512];
-    memset(tables, 0, sizeof(tables));
-    tables[0][0] = 0x1000 | 3;
-    tables[1][0] = 0x2000 | 3;
-    for (uint64_t i = 0; i < 512; i++) tables[2][i] = (i << 21) | 0x83;
-    ASSERT_OK(zx_vmo_write(vmo, tables, 0, sizeof(tables)));
+    write_identity_map(vmo);
     ASSERT_OK(zx_vmo_write(vmo, kBspCode, BSP_ENTRY, sizeof(kBspCode)));
     ASSERT_OK(zx_vmo_write(vmo, kApCode, AP_ENTRY, sizeof(kApCode)));
     zx_vaddr_t addr;

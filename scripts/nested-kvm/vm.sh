@@ -157,6 +157,7 @@ boot_once() { # CPU -> 0 ready, 1 failed (reason in $reason)
 		-append "console=ttyS0 quiet panic=-1 nkvm.spool=$spool ${NESTED_KVM_APPEND:-}" -no-reboot \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$spool,mount_tag=spool,security_model=none,multidevs=remap" \
+		-virtfs local,path=/tmp,mount_tag=hosttmp,security_model=none,multidevs=remap \
 		-daemonize -pidfile "$pidfile" "${extra[@]}" \
 		</dev/null >/dev/null 2>"$outdir/qemu.log" 9>&-; then
 		reason="qemu failed to start: $(grep -v '^$' "$outdir/qemu.log" | tail -n 1)"
@@ -292,12 +293,12 @@ cmd_run() {
 	cwd=$REPLY
 	is_ready || die "the VM is not running (start it with scripts/nested-kvm/vm.sh start)"
 	case $cwd in
-	/tmp | /tmp/* | /run | /run/* | /dev/shm | /dev/shm/*)
+	/run | /run/* | /dev/shm | /dev/shm/*)
 		echo "nested-kvm: warning: $cwd is private to the VM (the host's copy is not visible)" >&2
 		;;
 	esac
 	case $1 in
-	/tmp/* | /run/* | /dev/shm/*)
+	/run/* | /dev/shm/*)
 		echo "nested-kvm: warning: $1 is under a directory private to the VM (the host's copy is not visible)" >&2
 		;;
 	esac
@@ -309,7 +310,7 @@ cmd_run() {
 	job=$spool/$id
 	{
 		printf 'cd -- %q 2>/dev/null || { echo %q >&2; exit 127; }\n' "$cwd" \
-			"nested-kvm: cannot cd to $cwd in the VM (it sees the host root read-only; /tmp, /run and /dev/shm are private)"
+			"nested-kvm: cannot cd to $cwd in the VM (it sees the host root read-only, /tmp read-write; /run and /dev/shm are private)"
 		printf 'unset OLDPWD\n'
 		pass_env
 		printf 'exec --'

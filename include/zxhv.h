@@ -48,6 +48,26 @@ zx_status_t zxhv_vcpu_mem_access(zx_handle_t vcpu, zxhv_mem_access_t* access);
 // been read or written since).
 zx_status_t zxhv_vcpu_mem_complete_read(zx_handle_t vcpu, uint64_t value);
 
+// Options of zxhv_guest_set_bell_fastpath.
+#define ZXHV_BELL_EXACT 0u     // one GUEST_BELL packet per guest write
+#define ZXHV_BELL_COALESCE 1u  // writes made before the library catches up give one packet
+
+// Lets the guest's |size|-byte writes at |addr| (1, 2, 4 or 8 bytes), inside a BELL trap set with
+// zx_guest_set_trap, reach the trap's port without an exit to the VCPU's thread: KVM counts them
+// in an ioeventfd, and a library thread queues the GUEST_BELL packets (addr = |addr|, the trap's
+// key). Writes of another size, or elsewhere in the trap, still go through zx_vcpu_resume's exit
+// path, and their packets never overtake earlier fast-path writes. Unlike the exit path, a fast
+// path never makes the VCPU wait: beyond 256 unread packets further writes stay counted in the
+// kernel until packets are read, and writes made after every handle to the port was closed are
+// dropped without a ZX_ERR_BAD_STATE from resume (docs/host-differences.md §5.9). The fast path
+// lasts as long as the guest. Rights: ZX_RIGHT_WRITE on the guest.
+// Errors: ZX_ERR_BAD_HANDLE, ZX_ERR_ACCESS_DENIED, ZX_ERR_WRONG_TYPE; ZX_ERR_INVALID_ARGS (unknown
+// options, or a size other than 1, 2, 4, 8); ZX_ERR_OUT_OF_RANGE (addr + size overflows);
+// ZX_ERR_NOT_FOUND (no BELL trap holds [addr, addr + size)); ZX_ERR_ALREADY_EXISTS (a fast path
+// at addr); ZX_ERR_NOT_SUPPORTED (KVM without ioeventfds); ZX_ERR_NO_RESOURCES, ZX_ERR_NO_MEMORY.
+zx_status_t zxhv_guest_set_bell_fastpath(zx_handle_t guest, zx_gpaddr_t addr, uint32_t size,
+                                         uint32_t options);
+
 __END_CDECLS
 
 #endif  // ZXHV_H_

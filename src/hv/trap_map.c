@@ -6,6 +6,8 @@
 #include <time.h>
 #include <zircon/errors.h>
 
+#include "util/deadline.h"
+
 void trap_map_init(struct trap_map* map) {
     pthread_mutex_init(&map->lock, NULL);
     memset(&map->mem, 0, sizeof(map->mem));
@@ -135,14 +137,8 @@ zx_status_t trap_queue_bell(struct trap* trap, uint64_t gpa, const atomic_bool* 
             return ZX_ERR_CANCELED;
         }
         // Wake up now and then to notice a kick: the kicker does not know this condition.
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&trap->freed, &trap->lock, &ts);
+        struct timespec deadline = deadline_after_ms(CLOCK_MONOTONIC, 20);
+        pthread_cond_timedwait(&trap->freed, &trap->lock, &deadline);
     }
     trap->in_flight++;
     pthread_mutex_unlock(&trap->lock);

@@ -14,6 +14,8 @@
 // Packets one BELL trap may have queued and not yet read (Zircon's kMaxPacketsPerRange).
 #define TRAP_MAX_PACKETS 256u
 
+struct bell_fast;
+
 struct trap {
     atomic_uint_fast32_t refs;
     zx_guest_trap_t kind;
@@ -25,6 +27,9 @@ struct trap {
     pthread_mutex_t lock;
     pthread_cond_t freed;
     uint32_t in_flight;
+    // The doorbell fast paths of a BELL trap (hv/bell_fast.h): a list only ever added to, while
+    // the trap is alive, and read without a lock.
+    _Atomic(struct bell_fast*) fast;
 };
 
 struct trap_list {

@@ -6,12 +6,14 @@
 #include <zircon/errors.h>
 
 #include "arch/x86/kvm.h"
+#include "hv/bell_fast.h"
 #include "hv/gpas.h"
 
 // The guest owns its memory: once it is gone, its VMAR refuses new mappings (ZX_ERR_BAD_STATE),
 // as Zircon's destroyed guest aspace does (spec §3.2), and every memslot and host view goes.
 static void guest_destroy(struct object* obj) {
     struct guest* guest = to_guest(obj);
+    bell_fast_stop_all(&guest->traps, guest->vm_fd);
     trap_map_destroy(&guest->traps);
     pthread_mutex_destroy(&guest->vcpu_lock);
     vm_aspace_destroy(guest->gpas);

@@ -2,7 +2,9 @@
 #include <stdint.h>
 #include <zircon/syscalls/hypervisor.h>
 #include <zircon/syscalls/resource.h>
+#include <zxhv.h>
 
+#include "hv/bell_fast.h"
 #include "object/guest.h"
 #include "object/port.h"
 #include "object/resource.h"
@@ -120,6 +122,28 @@ ZX_SYSCALL zx_status_t zx_guest_set_trap(zx_handle_t guest_handle, uint32_t kind
     }
 out:
     if (port_obj != NULL) object_unref(port_obj);
+    object_unref(guest_obj);
+    return status;
+}
+
+// The doorbell fast path (zxhv.h): guest handle, options, size, range, then the trap.
+ZX_SYSCALL zx_status_t zxhv_guest_set_bell_fastpath(zx_handle_t guest_handle, zx_gpaddr_t addr,
+                                                    uint32_t size, uint32_t options) {
+    struct object* guest_obj;
+    zx_status_t status =
+        handle_get(guest_handle, ZX_OBJ_TYPE_GUEST, ZX_RIGHT_WRITE, &guest_obj, NULL);
+    if (status != ZX_OK) return status;
+    struct guest* guest = to_guest(guest_obj);
+    if (options != ZXHV_BELL_EXACT && options != ZXHV_BELL_COALESCE) {
+        status = ZX_ERR_INVALID_ARGS;
+    } else if (size != 1 && size != 2 && size != 4 && size != 8) {
+        status = ZX_ERR_INVALID_ARGS;
+    } else if (addr > UINT64_MAX - size) {
+        status = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        status = bell_fast_add(&guest->traps, guest->vm_fd, addr, size,
+                               options == ZXHV_BELL_COALESCE);
+    }
     object_unref(guest_obj);
     return status;
 }

@@ -147,3 +147,24 @@ zx_status_t kvm_vm_route_msrs(int vm_fd) {
     };
     return ioctl(vm_fd, KVM_X86_SET_MSR_FILTER, &filter) == 0 ? ZX_OK : ZX_ERR_NOT_SUPPORTED;
 }
+
+zx_status_t kvm_vm_ioeventfd(int vm_fd, uint64_t gpa, uint32_t size, int fd, bool assign) {
+    if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0) return ZX_ERR_NOT_SUPPORTED;
+    struct kvm_ioeventfd ioeventfd = {
+        .addr = gpa,
+        .len = size,
+        .fd = fd,
+        .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+    };
+    if (ioctl(vm_fd, KVM_IOEVENTFD, &ioeventfd) == 0) return ZX_OK;
+    switch (errno) {
+        case EEXIST:
+            return ZX_ERR_ALREADY_EXISTS;
+        case ENOMEM:
+            return ZX_ERR_NO_MEMORY;
+        case ENOSPC:  // KVM's bus is full (NR_IOBUS_DEVS)
+            return ZX_ERR_NO_RESOURCES;
+        default:
+            return ZX_ERR_INTERNAL;
+    }
+}

@@ -17,6 +17,7 @@
 #include "arch/x86/decode.h"
 #include "arch/x86/guest_walk.h"
 #include "arch/x86/kvm.h"
+#include "hv/bell_fast.h"
 #include "hv/gpas.h"
 #include "hv/trap_map.h"
 #include "object/guest.h"
@@ -469,6 +470,14 @@ static zx_status_t fill_mem_packet(struct x86_vcpu* v, const struct trap* trap, 
 }
 
 // Returns ZX_ERR_NEXT to keep running, ZX_OK with a packet, or an error.
+// Queues the packet for a doorbell taken through an exit, after those the trap's fast paths have
+// already absorbed, so that packets leave in the order the guest wrote. May block (trap full).
+static zx_status_t queue_bell(struct x86_vcpu* v, struct trap* trap, uint64_t gpa) {
+    zx_status_t status = bell_fast_flush(trap, &v->cancel);
+    if (status != ZX_OK) return status;
+    return trap_queue_bell(trap, gpa, &v->cancel);
+}
+
 static zx_status_t handle_mmio(struct x86_vcpu* v, zx_port_packet_t* packet) {
     struct kvm_run* run = v->run;
     uint64_t gpa = run->mmio.phys_addr;
@@ -493,7 +502,7 @@ static zx_status_t handle_mmio(struct x86_vcpu* v, zx_port_packet_t* packet) {
         if (!write) {
             status = ZX_ERR_NOT_SUPPORTED;
         } else {
-            status = trap_queue_bell(trap, gpa, &v->cancel);
+            status = queue_bell(v, trap, gpa);
             if (status == ZX_OK) {
                 v->pending = PENDING_NONE;  // the next KVM_RUN finishes the write
                 status = ZX_ERR_NEXT;
@@ -531,7 +540,7 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
 
     zx_status_t status = ZX_OK;
     if (v->bell_retry != NULL) {
-        status = trap_queue_bell(v->bell_retry, v->bell_retry_gpa, &v->cancel);
+        status = queue_bell(v, v->bell_retry, v->bell_retry_gpa);
         if (status != ZX_ERR_CANCELED) {
             trap_unref(v->bell_retry);
             v->bell_retry = NULL;

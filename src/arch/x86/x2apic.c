@@ -39,6 +39,29 @@ enum {
 #define TIMER_ONESHOT 0u
 #define TIMER_PERIODIC 1u
 #define TIMER_TSC_DEADLINE 2u
+#define TIMER_MODE_RESERVED 3u
+
+#define MSR_IA32_APIC_BASE 0x1bu
+#define MSR_IA32_TIME_STAMP_COUNTER 0x10u
+#define APIC_PHYS_BASE 0xfee00000u
+#define APIC_BASE_BSP (1u << 8)
+#define APIC_BASE_X2APIC_ENABLE (1u << 10)
+#define APIC_BASE_XAPIC_ENABLE (1u << 11)
+
+// One MSR of the VCPU through KVM: |request| is KVM_GET_MSRS or KVM_SET_MSRS.
+static bool kvm_msr(int vcpu_fd, unsigned long request, uint32_t index, uint64_t* data) {
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry entry;
+    } msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    msrs.hdr.nmsrs = 1;
+    msrs.entry.index = index;
+    msrs.entry.data = *data;
+    if (ioctl(vcpu_fd, request, &msrs) != 1) return false;
+    *data = msrs.entry.data;
+    return true;
+}
 
 static zx_time_t now_ns(void) {
     struct timespec ts;
@@ -52,6 +75,12 @@ void x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal) {
     apic->lvt_timer = LVT_MASKED;
     apic->deadline = ZX_TIME_INFINITE;
     apic->vcpu_fd = vcpu_fd;
+    // IA32_APIC_BASE stays KVM's MSR (docs/host-differences.md §5.5), but KVM resets it to xAPIC
+    // mode; REF showed the x2APIC enabled, with the BSP flag on VPID 1 (spec §3.7). Best effort:
+    // a KVM that refuses keeps its own value (tests/x2apic_test.c checks it).
+    uint64_t base = APIC_PHYS_BASE | APIC_BASE_XAPIC_ENABLE | APIC_BASE_X2APIC_ENABLE |
+                    (id == 0 ? APIC_BASE_BSP : 0);
+    kvm_msr(vcpu_fd, KVM_SET_MSRS, MSR_IA32_APIC_BASE, &base);
     int khz = ioctl(vcpu_fd, KVM_GET_TSC_KHZ, 0);
     apic->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
     if (signal > 0) {
@@ -101,15 +130,8 @@ static void start_count(struct x2apic* apic) {
 }
 
 static uint64_t guest_tsc(const struct x2apic* apic) {
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry entry;
-    } msrs;
-    memset(&msrs, 0, sizeof(msrs));
-    msrs.hdr.nmsrs = 1;
-    msrs.entry.index = 0x10;  // IA32_TIME_STAMP_COUNTER
-    if (ioctl(apic->vcpu_fd, KVM_GET_MSRS, &msrs) != 1) return 0;
-    return msrs.entry.data;
+    uint64_t tsc = 0;
+    return kvm_msr(apic->vcpu_fd, KVM_GET_MSRS, MSR_IA32_TIME_STAMP_COUNTER, &tsc) ? tsc : 0;
 }
 
 void x2apic_poll(struct x2apic* apic, struct interrupt_tracker* interrupts, zx_time_t now) {
@@ -167,8 +189,10 @@ enum x2apic_result x2apic_read(struct x2apic* apic, uint32_t msr, uint64_t* valu
             *value = apic->divide_config;
             return X2APIC_DONE;
         case REG_CURRENT_COUNT: {
+            // 0 in TSC-deadline mode, whose deadline is no count (Intel SDM vol. 3 §10.5.4.1).
             *value = 0;
-            if (apic->deadline != ZX_TIME_INFINITE && apic->initial_count != 0) {
+            if (apic->deadline != ZX_TIME_INFINITE && apic->initial_count != 0 &&
+                LVT_TIMER_MODE(apic->lvt_timer) != TIMER_TSC_DEADLINE) {
                 zx_duration_t left = apic->deadline - now_ns();
                 zx_duration_t per_tick = count_to_ns(apic, 1);
                 if (left > 0) *value = (uint64_t)(left / per_tick);
@@ -239,8 +263,12 @@ enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* i
         }
         uint64_t tsc = guest_tsc(apic);
         zx_time_t now = now_ns();
-        zx_duration_t ns = value <= tsc ? 0 : (zx_duration_t)((value - tsc) * 1000000ull / apic->tsc_khz);
-        arm(apic, now + ns);
+        // In 128 bits: ticks * 10^6 overflows 64 bits for a deadline about two hours ahead, and
+        // the wrapped product fired such a deadline early. One beyond 2^63 ns never comes.
+        unsigned __int128 ns =
+            value <= tsc ? 0 : (unsigned __int128)(value - tsc) * 1000000u / apic->tsc_khz;
+        arm(apic, ns >= (unsigned __int128)(ZX_TIME_INFINITE - now) ? ZX_TIME_INFINITE
+                                                                     : now + (zx_duration_t)ns);
         return X2APIC_DONE;
     }
     uint32_t reg = msr - X2APIC_MSR_BASE;
@@ -256,8 +284,13 @@ enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* i
         case REG_LVT_PERF:
         case REG_LVT_THERMAL:
         case REG_LVT_CMCI:
-            return X2APIC_DONE;
+            // 32-bit registers: REF fails the resume when EDX is not 0 (spec §3.7, §3.10).
+            return value > UINT32_MAX ? X2APIC_INVALID_ARGS : X2APIC_DONE;
         case REG_LVT_TIMER: {
+            // As REF: EDX must be 0 and the reserved timer mode 3 is refused.
+            if (value > UINT32_MAX || LVT_TIMER_MODE(value) == TIMER_MODE_RESERVED) {
+                return X2APIC_INVALID_ARGS;
+            }
             uint32_t old_mode = LVT_TIMER_MODE(apic->lvt_timer);
             apic->lvt_timer = (uint32_t)value;
             // Changing mode stops the timer; masking or changing the vector does not.
@@ -265,10 +298,12 @@ enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* i
             return X2APIC_DONE;
         }
         case REG_INITIAL_COUNT:
+            if (value > UINT32_MAX) return X2APIC_INVALID_ARGS;
             apic->initial_count = (uint32_t)value;
             start_count(apic);
             return X2APIC_DONE;
         case REG_DCR:
+            if (value > UINT32_MAX) return X2APIC_INVALID_ARGS;
             apic->divide_config = (uint32_t)value & 0xb;
             return X2APIC_DONE;
         case REG_SELF_IPI:

@@ -221,8 +221,13 @@ zx_status_t x86_vcpu_init(struct x86_vcpu* v, struct guest* guest, uint32_t inde
                                    (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
     if (v->sync_regs) v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 
+    status = x2apic_init(&v->apic, index, v->fd, kick_signal);
+    if (status != ZX_OK) {
+        munmap(v->run, v->run_size);
+        close(v->fd);
+        return status;
+    }
     interrupt_tracker_init(&v->interrupts);
-    x2apic_init(&v->apic, index, v->fd, kick_signal);
     pthread_mutex_init(&v->lock, NULL);
     v->thread = pthread_self();
     atomic_init(&v->cancel, false);

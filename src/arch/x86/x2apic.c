@@ -2,11 +2,14 @@
 #define _GNU_SOURCE
 #include "arch/x86/x2apic.h"
 
+#include <errno.h>
+
 #include <linux/kvm.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <zircon/errors.h>
 
 // Register offsets: MSR = 0x800 + (xAPIC offset >> 4).
 enum {
@@ -69,7 +72,7 @@ static zx_time_t now_ns(void) {
     return (zx_time_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal) {
+zx_status_t x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal) {
     memset(apic, 0, sizeof(*apic));
     apic->id = id;
     apic->lvt_timer = LVT_MASKED;
@@ -89,8 +92,20 @@ void x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal) {
         ev.sigev_notify = SIGEV_THREAD_ID;
         ev.sigev_signo = signal;
         ev._sigev_un._tid = gettid();
-        apic->host_timer_ok = timer_create(CLOCK_MONOTONIC, &ev, &apic->host_timer) == 0;
+        // EAGAIN is the kernel being short of memory for a moment: try again, a little later,
+        // then fail the VCPU rather than give the guest an APIC timer that never fires.
+        for (int attempt = 0; attempt < 5 && !apic->host_timer_ok; attempt++) {
+            if (timer_create(CLOCK_MONOTONIC, &ev, &apic->host_timer) == 0) {
+                apic->host_timer_ok = true;
+            } else if (errno != EAGAIN) {
+                break;
+            } else {
+                usleep(1000u << attempt);
+            }
+        }
+        if (!apic->host_timer_ok) return ZX_ERR_NO_RESOURCES;
     }
+    return ZX_OK;
 }
 
 void x2apic_destroy(struct x2apic* apic) {

@@ -31,7 +31,8 @@ struct x2apic {
 };
 
 // Sets up the APIC of VCPU |id|; |signal| > 0 is sent to the calling thread when the timer fires.
-void x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal);
+// Errors: ZX_ERR_NO_RESOURCES (no host timer could be made for that signal).
+zx_status_t x2apic_init(struct x2apic* apic, uint32_t id, int vcpu_fd, int signal);
 void x2apic_destroy(struct x2apic* apic);
 
 // Outcome of an MSR access.

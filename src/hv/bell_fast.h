@@ -14,7 +14,8 @@
 // Adds a fast path for |size|-byte writes at |addr|; |coalesce| merges the writes that arrive
 // before the library reads the counter into one packet. Errors: ZX_ERR_NOT_FOUND (no BELL trap
 // holds [addr, addr + size)), ZX_ERR_ALREADY_EXISTS (a fast path at |addr|), ZX_ERR_NOT_SUPPORTED
-// (KVM has no ioeventfds), ZX_ERR_NO_RESOURCES (no fd or thread), ZX_ERR_NO_MEMORY.
+// (KVM has no ioeventfds), ZX_ERR_NO_RESOURCES (no fd or thread), ZX_ERR_NO_MEMORY,
+// ZX_ERR_INTERNAL (KVM refused the ioeventfd otherwise).
 zx_status_t bell_fast_add(struct trap_map* map, int vm_fd, uint64_t addr, uint32_t size,
                           bool coalesce);
 

@@ -20,11 +20,13 @@ void interrupt_tracker_destroy(struct interrupt_tracker* t) {
     pthread_mutex_destroy(&t->lock);
 }
 
-void interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector) {
+bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector) {
     pthread_mutex_lock(&t->lock);
+    bool added = !(t->bits[vector / 64] & (1ull << (vector % 64)));
     t->bits[vector / 64] |= 1ull << (vector % 64);
     pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
+    return added;
 }
 
 static bool pending_locked(const struct interrupt_tracker* t) {

@@ -22,8 +22,8 @@ struct interrupt_tracker {
 void interrupt_tracker_init(struct interrupt_tracker* t);
 void interrupt_tracker_destroy(struct interrupt_tracker* t);
 
-// Marks |vector| (< 256) pending and wakes a waiter.
-void interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector);
+// Marks |vector| (< 256) pending and wakes a waiter. Returns whether it was not pending yet.
+bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector);
 
 // Removes and returns the highest pending vector, or -1.
 int interrupt_tracker_pop(struct interrupt_tracker* t);

@@ -35,7 +35,8 @@ zx_status_t kvm_set_memslot(int vm_fd, uint32_t slot, bool readonly, uint64_t gp
 
 // Makes |size|-byte guest writes at MMIO address |gpa| increment eventfd |fd| without an exit
 // (KVM_IOEVENTFD), or undoes that (!assign). Errors: ZX_ERR_NOT_SUPPORTED (no ioeventfds),
-// ZX_ERR_ALREADY_EXISTS, ZX_ERR_NO_MEMORY, ZX_ERR_NO_RESOURCES (KVM's MMIO bus is full).
+// ZX_ERR_ALREADY_EXISTS, ZX_ERR_NO_MEMORY, ZX_ERR_NO_RESOURCES (KVM's MMIO bus is full),
+// ZX_ERR_INTERNAL (any other errno).
 zx_status_t kvm_vm_ioeventfd(int vm_fd, uint64_t gpa, uint32_t size, int fd, bool assign);
 
 #endif  // ZXHV_ARCH_X86_KVM_H_

@@ -292,6 +292,11 @@ static zx_status_t complete_pending(struct x86_vcpu* v) {
         __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
         int rc = kvm_run_once(v);
         __atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+        // A kick or interrupt that came meanwhile set immediate_exit as well (after needs_entry):
+        // clearing it lost the kick, and the next KVM_RUN ran a guest that might never exit.
+        if (atomic_load(&v->needs_entry)) {
+            __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        }
         if (rc == -EINTR || rc == -EAGAIN) break;
         if (rc < 0) return ZX_ERR_INTERNAL;
         // A split access asks for its next part: reads get zeros, writes go nowhere.
@@ -360,7 +365,10 @@ static zx_status_t inject_interrupts(struct x86_vcpu* v) {
 }
 
 void x86_vcpu_interrupt(struct x86_vcpu* v, uint32_t vector) {
-    interrupt_tracker_track(&v->interrupts, vector);
+    // A vector already pending is already known to the VCPU's thread (whoever set it poked it).
+    // Poking again only makes the next KVM_RUN return at once: a stream of such calls kept a
+    // guest that could not take the vector (IF clear) from running at all.
+    if (!interrupt_tracker_track(&v->interrupts, vector)) return;
     atomic_store(&v->needs_entry, true);
     poke(v);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -57,13 +58,31 @@ static zx_status_t copy_via_pipe(void* to, const void* from, size_t len) {
     return status;
 }
 
+// getpid() is a system call each time (glibc caches nothing); the copies run on every VCPU exit.
+// The cache is dropped in a forked child.
+static atomic_int cached_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void) { atomic_store(&cached_pid, 0); }
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, forget_pid); }
+
+static pid_t self_pid(void) {
+    pid_t pid = atomic_load_explicit(&cached_pid, memory_order_relaxed);
+    if (pid == 0) {
+        pthread_once(&pid_once, register_fork_handler);
+        pid = getpid();
+        atomic_store_explicit(&cached_pid, pid, memory_order_relaxed);
+    }
+    return pid;
+}
+
 zx_status_t user_copy_out(void* user_dst, const void* src, size_t len) {
     if (len == 0) return ZX_OK;
     if (user_dst == NULL) return ZX_ERR_INVALID_ARGS;
     if (vm_calls != VM_REFUSED) {
         struct iovec local = {.iov_base = (void*)src, .iov_len = len};
         struct iovec remote = {.iov_base = user_dst, .iov_len = len};
-        ssize_t n = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+        ssize_t n = process_vm_writev(self_pid(), &local, 1, &remote, 1, 0);
         if (n == (ssize_t)len) {
             vm_calls = VM_WORKS;
             return ZX_OK;
@@ -80,7 +99,7 @@ zx_status_t user_copy_in(void* dst, const void* user_src, size_t len) {
     if (vm_calls != VM_REFUSED) {
         struct iovec local = {.iov_base = dst, .iov_len = len};
         struct iovec remote = {.iov_base = (void*)user_src, .iov_len = len};
-        ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+        ssize_t n = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
         if (n == (ssize_t)len) {
             vm_calls = VM_WORKS;
             return ZX_OK;

@@ -216,7 +216,8 @@ zx_status_t x86_vcpu_init(struct x86_vcpu* v, struct guest* guest, uint32_t inde
         close(v->fd);
         return status;
     }
-    int sync = ioctl(v->fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    // KVM_CHECK_EXTENSION is a system or VM ioctl: a VCPU fd refuses it.
+    int sync = ioctl(guest->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
     v->sync_regs = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
                                    (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
     if (v->sync_regs) v->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -570,7 +571,11 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
             status = ZX_ERR_CANCELED;
             break;
         }
-        x2apic_poll(&v->apic, &v->interrupts, monotonic_now());
+        // Reading the clock costs a system call where the vDSO cannot (a VM's hpet clocksource):
+        // only when the APIC timer is armed (only this thread arms it).
+        if (v->apic.deadline != ZX_TIME_INFINITE) {
+            x2apic_poll(&v->apic, &v->interrupts, monotonic_now());
+        }
         status = inject_interrupts(v);
         if (status != ZX_OK) break;
         v->pending = PENDING_NONE;  // this KVM_RUN completes whatever was left

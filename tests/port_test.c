@@ -448,3 +448,48 @@ Test(port, wait_is_not_interrupted_by_signals) {
     ASSERT_OK(w.status);
     cr_assert_eq(w.packet.key, 77u);
 }
+
+// The library copies packets to and from the calling thread's live stack frames without a system
+// call (util/user_copy.c). A buffer that runs past the top of the stack must still be refused,
+// not copied: this thread's stack ends at a page that cannot be read.
+struct stack_edge_args {
+    zx_handle_t port;
+    uint8_t* top;  // the first byte above the stack: a PROT_NONE page
+    zx_status_t queue_straddling, wait_above, wait_local, queue_local;
+    uint64_t key;
+};
+
+static void* stack_edge_thread(void* arg) {
+    struct stack_edge_args* a = arg;
+    zx_port_packet_t local = user_packet(7);
+    a->queue_local = zx_port_queue(a->port, &local);
+    a->queue_straddling = zx_port_queue(a->port, (zx_port_packet_t*)(a->top - 16));
+    a->wait_above = zx_port_wait(a->port, 0, (zx_port_packet_t*)a->top);
+    memset(&local, 0, sizeof(local));
+    a->wait_local = zx_port_wait(a->port, 0, &local);
+    a->key = local.key;
+    return NULL;
+}
+
+Test(port, stack_buffers_past_the_top_of_the_stack_give_invalid_args) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), size = 256 * 1024;
+    uint8_t* block = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                          -1, 0);
+    cr_assert_neq(block, MAP_FAILED);
+    cr_assert_eq(mprotect(block + size, page, PROT_NONE), 0);
+    struct stack_edge_args a = {.port = make_port(), .top = block + size};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    cr_assert_eq(pthread_attr_setstack(&attr, block, size), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, &attr, stack_edge_thread, &a), 0);
+    pthread_join(t, NULL);
+    pthread_attr_destroy(&attr);
+    ASSERT_OK(a.queue_local);
+    ASSERT_STATUS(a.queue_straddling, ZX_ERR_INVALID_ARGS);
+    ASSERT_STATUS(a.wait_above, ZX_ERR_INVALID_ARGS);
+    ASSERT_OK(a.wait_local);
+    cr_assert_eq(a.key, 7u, "the packet put back after the bad pointer was lost");
+    assert_empty(a.port);
+    munmap(block, size + page);
+}

@@ -1,6 +1,12 @@
 // zxhv: user-pointer copies through process_vm_readv/writev on the process itself, which fail with
 // EFAULT instead of faulting. Where those calls are refused (a seccomp filter), a pipe does the
 // same job: the kernel reads or writes the caller's buffer and reports EFAULT.
+//
+// One case needs no system call: a buffer inside the calling thread's own stack, between the
+// copying function's frame and the top of the stack. Those are the live frames of the caller and
+// of whoever called it, mapped and writable for as long as the call lasts, so a plain memcpy
+// cannot fault. It is the common case (a zx_port_packet_t or a register struct on the stack of
+// the thread calling zx_vcpu_resume or zx_port_wait), and it saves the exit path a system call.
 #define _GNU_SOURCE
 #include "util/user_copy.h"
 
@@ -76,9 +82,40 @@ static pid_t self_pid(void) {
     return pid;
 }
 
+// The calling thread's stack, [lo, hi), looked up once per thread; lo == hi == 1 if unknown.
+static __thread uintptr_t stack_lo, stack_hi;
+
+static void find_stack(void) {
+    stack_lo = stack_hi = 1;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return;
+    void* base;
+    size_t size;
+    if (pthread_attr_getstack(&attr, &base, &size) == 0 && size > 0) {
+        stack_lo = (uintptr_t)base;
+        stack_hi = stack_lo + size;
+    }
+    pthread_attr_destroy(&attr);
+}
+
+// Whether [p, p + len) lies in live frames of the calling thread's stack: above this function's
+// frame, below the stack's top. Not inlined, so that its frame is below its caller's. A thread on
+// another stack (a signal's alternate stack, a coroutine) fails the first test.
+static __attribute__((noinline)) bool on_live_stack(const void* p, size_t len) {
+    if (stack_lo == 0) find_stack();
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    if (frame < stack_lo || frame >= stack_hi) return false;
+    uintptr_t a = (uintptr_t)p;
+    return a >= frame && a < stack_hi && len <= stack_hi - a;
+}
+
 zx_status_t user_copy_out(void* user_dst, const void* src, size_t len) {
     if (len == 0) return ZX_OK;
     if (user_dst == NULL) return ZX_ERR_INVALID_ARGS;
+    if (on_live_stack(user_dst, len)) {
+        memcpy(user_dst, src, len);
+        return ZX_OK;
+    }
     if (vm_calls != VM_REFUSED) {
         struct iovec local = {.iov_base = (void*)src, .iov_len = len};
         struct iovec remote = {.iov_base = user_dst, .iov_len = len};
@@ -96,6 +133,10 @@ zx_status_t user_copy_out(void* user_dst, const void* src, size_t len) {
 zx_status_t user_copy_in(void* dst, const void* user_src, size_t len) {
     if (len == 0) return ZX_OK;
     if (user_src == NULL) return ZX_ERR_INVALID_ARGS;
+    if (on_live_stack(user_src, len)) {
+        memcpy(dst, user_src, len);
+        return ZX_OK;
+    }
     if (vm_calls != VM_REFUSED) {
         struct iovec local = {.iov_base = dst, .iov_len = len};
         struct iovec remote = {.iov_base = (void*)user_src, .iov_len = len};

@@ -8,10 +8,12 @@
 #include <stddef.h>
 #include <zircon/types.h>
 
-// Copies |len| bytes from |src| (library memory) to |user_dst|. Costs one system call.
+// Copies |len| bytes from |src| (library memory) to |user_dst|. Costs one system call, or none
+// when |user_dst| lies in the calling thread's live stack frames.
 zx_status_t user_copy_out(void* user_dst, const void* src, size_t len);
 
-// Copies |len| bytes from |user_src| to |dst| (library memory). Costs one system call.
+// Copies |len| bytes from |user_src| to |dst| (library memory). Costs one system call, or none
+// when |user_src| lies in the calling thread's live stack frames.
 zx_status_t user_copy_in(void* dst, const void* user_src, size_t len);
 
 // Checks, without changing it, that every page of [user_ptr, user_ptr + len) can be read (and

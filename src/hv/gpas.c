@@ -62,10 +62,19 @@ static zx_status_t gpas_attach(struct vm_aspace* as, struct vm_mapping* m) {
     return ZX_OK;
 }
 
+void gpas_vm_closed(struct vm_aspace* as) {
+    pthread_mutex_lock(&as->lock);
+    to_gpas(as)->vm_fd = -1;
+    pthread_mutex_unlock(&as->lock);
+}
+
 static void gpas_detach(struct vm_aspace* as, struct vm_mapping* m) {
     struct gpas* g = to_gpas(as);
-    kvm_set_memslot(g->vm_fd, m->backing, false, m->base, 0, m->host);
-    free_slot(g, m->backing);
+    // Should KVM refuse to delete the slot, it still holds it: its number stays out of use
+    // rather than being handed to another mapping. KVM follows the host view's munmap itself.
+    if (g->vm_fd < 0 || kvm_set_memslot(g->vm_fd, m->backing, false, m->base, 0, m->host) == ZX_OK) {
+        free_slot(g, m->backing);
+    }
     m->backing = VM_NO_BACKING;
 }
 
@@ -110,10 +119,21 @@ uint32_t gpas_memslots_used(struct vm_aspace* as) {
     return used;
 }
 
+void gpas_lock(struct vm_aspace* as) { pthread_mutex_lock(&as->lock); }
+
+void gpas_unlock(struct vm_aspace* as) { pthread_mutex_unlock(&as->lock); }
+
 zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len, bool write) {
+    pthread_mutex_lock(&as->lock);
+    zx_status_t status = gpas_access_locked(as, gpa, buf, len, write);
+    pthread_mutex_unlock(&as->lock);
+    return status;
+}
+
+zx_status_t gpas_access_locked(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len,
+                               bool write) {
     zx_status_t status = ZX_OK;
     uint8_t* p = buf;
-    pthread_mutex_lock(&as->lock);
     while (len > 0 && status == ZX_OK) {
         struct vm_mapping* m = as->mappings;
         while (m != NULL && !(gpa >= m->base && gpa - m->base < m->len)) m = m->next;
@@ -141,6 +161,5 @@ zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t le
         gpa += chunk;
         len -= chunk;
     }
-    pthread_mutex_unlock(&as->lock);
     return status;
 }

@@ -9,8 +9,8 @@
 // x86-64 guest physical address space size (spec §1.1: 1 << MMU_GUEST_SIZE_SHIFT).
 #define GPAS_SIZE (1ull << 48)
 
-// Creates the address space of the VM |vm_fd| (which must outlive every mapping: the guest
-// destroys the aspace before it closes the VM). Errors: ZX_ERR_NO_MEMORY.
+// Creates the address space of the VM |vm_fd|. The guest closes the VM before it destroys the
+// aspace, and says so with gpas_vm_closed. Errors: ZX_ERR_NO_MEMORY.
 zx_status_t gpas_create(int vm_fd, struct vm_aspace** out);
 
 // Copies between guest physical memory [gpa, gpa + len) and |buf| (|write|: into the guest),
@@ -19,7 +19,19 @@ zx_status_t gpas_create(int vm_fd, struct vm_aspace** out);
 // ZX_VM_PERM_WRITE).
 zx_status_t gpas_access(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len, bool write);
 
+// The same with the address space's lock already held: gpas_lock, any number of
+// gpas_access_locked (a guest page walk and the code it finds), gpas_unlock. Nothing else that
+// takes the lock (mapping, unmapping) may be called in between.
+zx_status_t gpas_access_locked(struct vm_aspace* as, uint64_t gpa, void* buf, size_t len,
+                               bool write);
+void gpas_lock(struct vm_aspace* as);
+void gpas_unlock(struct vm_aspace* as);
+
 // How many memslots the address space uses now (for tests and diagnostics).
 uint32_t gpas_memslots_used(struct vm_aspace* as);
+
+// The guest closed its VM descriptor (KVM dropped every memslot with the VM): from now on
+// detaching a mapping only frees its slot number.
+void gpas_vm_closed(struct vm_aspace* as);
 
 #endif  // ZXHV_HV_GPAS_H_

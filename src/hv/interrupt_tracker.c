@@ -13,6 +13,7 @@ void interrupt_tracker_init(struct interrupt_tracker* t) {
     pthread_condattr_destroy(&attr);
     memset(t->bits, 0, sizeof(t->bits));
     t->wake = false;
+    t->waiting = false;
 }
 
 void interrupt_tracker_destroy(struct interrupt_tracker* t) {
@@ -20,10 +21,11 @@ void interrupt_tracker_destroy(struct interrupt_tracker* t) {
     pthread_mutex_destroy(&t->lock);
 }
 
-bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector) {
+bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector, bool* woke_waiter) {
     pthread_mutex_lock(&t->lock);
     bool added = !(t->bits[vector / 64] & (1ull << (vector % 64)));
     t->bits[vector / 64] |= 1ull << (vector % 64);
+    if (woke_waiter != NULL) *woke_waiter = t->waiting;
     pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
     return added;
@@ -62,12 +64,14 @@ bool interrupt_tracker_wait(struct interrupt_tracker* t, zx_time_t deadline) {
     struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
     pthread_mutex_lock(&t->lock);
     while (!pending_locked(t) && !t->wake) {
+        t->waiting = true;
         if (deadline == ZX_TIME_INFINITE) {
             pthread_cond_wait(&t->cond, &t->lock);
         } else if (pthread_cond_timedwait(&t->cond, &t->lock, &ts) != 0) {
             break;  // timed out
         }
     }
+    t->waiting = false;
     t->wake = false;
     bool pending = pending_locked(t);
     pthread_mutex_unlock(&t->lock);

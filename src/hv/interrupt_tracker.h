@@ -12,18 +12,21 @@
 #define INTERRUPT_VECTORS 256u
 
 struct interrupt_tracker {
-    // Guards |bits| and |wake|; |cond| is signalled when either changes.
+    // Guards |bits|, |wake| and |waiting|; |cond| is signalled when |bits| or |wake| changes.
     pthread_mutex_t lock;
     pthread_cond_t cond;
     uint64_t bits[INTERRUPT_VECTORS / 64];
-    bool wake;  // a kick: wait returns even with nothing pending
+    bool wake;     // a kick: wait returns even with nothing pending
+    bool waiting;  // a thread sleeps in interrupt_tracker_wait
 };
 
 void interrupt_tracker_init(struct interrupt_tracker* t);
 void interrupt_tracker_destroy(struct interrupt_tracker* t);
 
 // Marks |vector| (< 256) pending and wakes a waiter. Returns whether it was not pending yet.
-bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector);
+// |woke_waiter| (may be NULL) tells whether a thread slept in interrupt_tracker_wait: that thread
+// is sure to see the vector before it does anything else.
+bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector, bool* woke_waiter);
 
 // Removes and returns the highest pending vector, or -1.
 int interrupt_tracker_pop(struct interrupt_tracker* t);

@@ -15,13 +15,15 @@
 #define PTE_PS (1ull << 7)
 #define ADDR_MASK 0x000ffffffffff000ull
 
+// Everything below reads guest memory with the aspace's lock held, taken once per public call:
+// a page walk and the code it leads to cost one lock, not one per table entry.
 static zx_status_t read_entry(struct vm_aspace* gpas, uint64_t gpa, size_t size, uint64_t* out) {
     *out = 0;
-    return gpas_access(gpas, gpa, out, size, false);
+    return gpas_access_locked(gpas, gpa, out, size, false);
 }
 
-zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
-                            uint64_t* gpa) {
+static zx_status_t translate_locked(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
+                                   uint64_t la, uint64_t* gpa) {
     if (!(sregs->cr0 & CR0_PG)) {
         *gpa = la & 0xffffffffull;
         return ZX_OK;
@@ -62,6 +64,14 @@ zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sreg
     return ZX_ERR_NOT_FOUND;
 }
 
+zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
+                            uint64_t* gpa) {
+    gpas_lock(gpas);
+    zx_status_t status = translate_locked(gpas, sregs, la, gpa);
+    gpas_unlock(gpas);
+    return status;
+}
+
 unsigned guest_code_size(const struct kvm_sregs* sregs) {
     if ((sregs->efer & EFER_LMA) && sregs->cs.l) return 8;
     return sregs->cs.db ? 4 : 2;
@@ -75,19 +85,47 @@ static uint64_t linear(const struct kvm_sregs* sregs, const struct kvm_segment* 
     return (seg->base + off) & 0xffffffffull;
 }
 
-size_t guest_fetch(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip,
-                   uint8_t* buf, size_t len) {
-    size_t done = 0;
-    while (done < len) {
-        uint64_t la = linear(sregs, &sregs->cs, rip + done);
+// Reads |n| bytes of code at linear |la| (all in one page) into |dst|, translating the page
+// unless it is the one translated last (|*page_la|, |*page_gpa|; ~0 when none).
+static bool read_code(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
+                      uint8_t* dst, size_t n, uint64_t* page_la, uint64_t* page_gpa) {
+    if ((la & ~4095ull) != *page_la) {
         uint64_t gpa;
-        if (guest_translate(gpas, sregs, la, &gpa) != ZX_OK) break;
-        size_t chunk = 4096 - (la & 4095);
-        if (chunk > len - done) chunk = len - done;
-        if (gpas_access(gpas, gpa, buf + done, chunk, false) != ZX_OK) break;
-        done += chunk;
+        if (translate_locked(gpas, sregs, la, &gpa) != ZX_OK) return false;
+        *page_la = la & ~4095ull;
+        *page_gpa = gpa & ~4095ull;
     }
-    return done;
+    return gpas_access_locked(gpas, *page_gpa | (la & 4095), dst, n, false) == ZX_OK;
+}
+
+void guest_code_around(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip,
+                       struct guest_code* code) {
+    const size_t at_rip = GUEST_CODE_BEFORE, end = sizeof(code->b);
+    uint64_t page_la = ~0ull, page_gpa = 0;
+    gpas_lock(gpas);
+    // Forwards from RIP, a page's worth at a time, stopping at the first page that cannot be read.
+    size_t hi = at_rip;
+    while (hi < end) {
+        uint64_t la = linear(sregs, &sregs->cs, rip + (hi - at_rip));
+        size_t n = 4096 - (la & 4095);
+        if (n > end - hi) n = end - hi;
+        if (!read_code(gpas, sregs, la, &code->b[hi], n, &page_la, &page_gpa)) break;
+        hi += n;
+    }
+    // Backwards from RIP the same way, never below offset 0 of the code segment.
+    size_t lo = at_rip, floor = rip < at_rip ? at_rip - rip : 0;
+    while (lo > floor) {
+        uint64_t last = linear(sregs, &sregs->cs, rip - (at_rip - lo) - 1);
+        size_t n = (last & 4095) + 1;
+        if (n > lo - floor) n = lo - floor;
+        if (!read_code(gpas, sregs, last - (n - 1), &code->b[lo - n], n, &page_la, &page_gpa)) {
+            break;
+        }
+        lo -= n;
+    }
+    gpas_unlock(gpas);
+    code->lo = lo;
+    code->hi = hi;
 }
 
 static uint64_t gpr(const struct kvm_regs* regs, unsigned n) {
@@ -210,7 +248,7 @@ static bool matches(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
                     uint64_t end_rip, const struct guest_access* access) {
     uint64_t la, target;
     if (!operand_address(sregs, regs, b, insn, end_rip, &la)) return false;
-    if (guest_translate(gpas, sregs, la, &target) != ZX_OK || target != access->gpa) return false;
+    if (translate_locked(gpas, sregs, la, &target) != ZX_OK || target != access->gpa) return false;
     if (insn->op_size != access->size) return false;
     uint64_t value;
     if (access->data != NULL && store_source(regs, b, insn, &value)) {
@@ -220,31 +258,39 @@ static bool matches(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
 }
 
 size_t guest_instruction_at(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
-                            const struct kvm_regs* regs, uint64_t rip,
-                            const struct guest_access* access, uint8_t* bytes) {
-    uint8_t b[15];
-    size_t got = guest_fetch(gpas, sregs, rip, b, sizeof(b));
+                            const struct kvm_regs* regs, const struct guest_code* code,
+                            uint64_t rip, const struct guest_access* access, uint8_t* bytes) {
+    const uint8_t* b = &code->b[GUEST_CODE_BEFORE];
+    size_t got = code->hi - GUEST_CODE_BEFORE;
     struct x86_insn insn;
     size_t len = x86_decode(b, got, guest_code_size(sregs), &insn);
-    if (len == 0 || !matches(gpas, sregs, regs, b, &insn, rip + len, access)) return 0;
+    if (len == 0) return 0;
+    gpas_lock(gpas);
+    bool match = matches(gpas, sregs, regs, b, &insn, rip + len, access);
+    gpas_unlock(gpas);
+    if (!match) return 0;
     memcpy(bytes, b, len);
     return len;
 }
 
 size_t guest_find_instruction_before(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
-                                     const struct kvm_regs* regs, uint64_t end_rip,
-                                     const struct guest_access* access, uint8_t* bytes) {
+                                     const struct kvm_regs* regs, const struct guest_code* code,
+                                     uint64_t end_rip, const struct guest_access* access,
+                                     uint8_t* bytes) {
     unsigned code_size = guest_code_size(sregs);
-    for (size_t len = 1; len <= 15 && len <= end_rip; len++) {
-        uint8_t b[15];
-        if (guest_fetch(gpas, sregs, end_rip - len, b, len) != len) continue;
+    size_t found = 0;
+    gpas_lock(gpas);
+    for (size_t len = 1; len <= GUEST_CODE_BEFORE && GUEST_CODE_BEFORE - len >= code->lo; len++) {
+        const uint8_t* b = &code->b[GUEST_CODE_BEFORE - len];
         struct x86_insn insn;
         if (x86_decode(b, len, code_size, &insn) != len) continue;
         if (!matches(gpas, sregs, regs, b, &insn, end_rip, access)) continue;
         memcpy(bytes, b, len);
-        return len;
+        found = len;
+        break;
     }
-    return 0;
+    gpas_unlock(gpas);
+    return found;
 }
 
 // 0: not an IO instruction; 1: IN/OUT; 2: string or REP. Sets *len to its length.
@@ -274,16 +320,14 @@ static int classify_io(const uint8_t* b, size_t avail, bool long_mode, size_t* l
     return 0;
 }
 
-bool guest_io_is_string(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t rip) {
+bool guest_io_is_string(const struct guest_code* code, const struct kvm_sregs* sregs) {
     bool long_mode = guest_code_size(sregs) == 8;
-    uint8_t b[15];
     size_t len;
-    size_t got = guest_fetch(gpas, sregs, rip, b, sizeof(b));
-    int kind = classify_io(b, got, long_mode, &len);
+    size_t got = code->hi - GUEST_CODE_BEFORE;
+    int kind = classify_io(&code->b[GUEST_CODE_BEFORE], got, long_mode, &len);
     if (kind != 0 && len <= got) return kind == 2;
-    for (size_t back = 1; back <= 15 && back <= rip; back++) {
-        if (guest_fetch(gpas, sregs, rip - back, b, back) != back) continue;
-        kind = classify_io(b, back, long_mode, &len);
+    for (size_t back = 1; back <= GUEST_CODE_BEFORE && GUEST_CODE_BEFORE - back >= code->lo; back++) {
+        kind = classify_io(&code->b[GUEST_CODE_BEFORE - back], back, long_mode, &len);
         if (kind != 0 && len == back) return kind == 2;
     }
     return false;

@@ -79,7 +79,7 @@ static void poke(struct x86_vcpu* v) {
 
 // ---- CPUID (spec §3.9)
 
-static struct kvm_cpuid2* supported_cpuid(int kvm) {
+static struct kvm_cpuid2* fetch_supported_cpuid(int kvm) {
     for (uint32_t n = 128; n <= 4096; n *= 2) {
         struct kvm_cpuid2* c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
         if (c == NULL) return NULL;
@@ -89,6 +89,24 @@ static struct kvm_cpuid2* supported_cpuid(int kvm) {
         if (errno != E2BIG) return NULL;
     }
     return NULL;
+}
+
+// KVM's supported CPUID does not change: it is asked once per process (an ioctl and a 5 KiB
+// buffer per VCPU otherwise). Each VCPU gets a copy to adjust, or NULL.
+static pthread_mutex_t cpuid_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_cpuid2* cpuid_cache;
+
+static struct kvm_cpuid2* supported_cpuid(int kvm) {
+    struct kvm_cpuid2* copy = NULL;
+    pthread_mutex_lock(&cpuid_lock);
+    if (cpuid_cache == NULL) cpuid_cache = fetch_supported_cpuid(kvm);
+    if (cpuid_cache != NULL) {
+        size_t size = sizeof(*cpuid_cache) + cpuid_cache->nent * sizeof(cpuid_cache->entries[0]);
+        copy = malloc(size);
+        if (copy != NULL) memcpy(copy, cpuid_cache, size);
+    }
+    pthread_mutex_unlock(&cpuid_lock);
+    return copy;
 }
 
 static void adjust_cpuid(struct kvm_cpuid2* c, uint32_t index) {
@@ -341,7 +359,7 @@ static zx_status_t inject_interrupts(struct x86_vcpu* v) {
         struct kvm_vcpu_events events;
         if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &events) != 0) return ZX_ERR_INTERNAL;
         if (events.exception.injected || events.exception.pending) {
-            interrupt_tracker_track(&v->interrupts, (uint32_t)vector);  // one at a time
+            interrupt_tracker_track(&v->interrupts, (uint32_t)vector, NULL);  // one at a time
             run->request_interrupt_window = 1;
             return ZX_OK;
         }
@@ -354,12 +372,12 @@ static zx_status_t inject_interrupts(struct x86_vcpu* v) {
     } else if (run->ready_for_interrupt_injection && run->if_flag) {
         struct kvm_interrupt irq = {.irq = (uint32_t)vector};
         if (ioctl(v->fd, KVM_INTERRUPT, &irq) != 0) {
-            interrupt_tracker_track(&v->interrupts, (uint32_t)vector);
+            interrupt_tracker_track(&v->interrupts, (uint32_t)vector, NULL);
             run->request_interrupt_window = 1;
             return ZX_OK;
         }
     } else {
-        interrupt_tracker_track(&v->interrupts, (uint32_t)vector);
+        interrupt_tracker_track(&v->interrupts, (uint32_t)vector, NULL);
     }
     if (interrupt_tracker_pending(&v->interrupts)) run->request_interrupt_window = 1;
     return ZX_OK;
@@ -369,7 +387,11 @@ void x86_vcpu_interrupt(struct x86_vcpu* v, uint32_t vector) {
     // A vector already pending is already known to the VCPU's thread (whoever set it poked it).
     // Poking again only makes the next KVM_RUN return at once: a stream of such calls kept a
     // guest that could not take the vector (IF clear) from running at all.
-    if (!interrupt_tracker_track(&v->interrupts, vector)) return;
+    bool woke_waiter;
+    if (!interrupt_tracker_track(&v->interrupts, vector, &woke_waiter)) return;
+    // A thread asleep in HLT was woken by the tracker and looks at the vectors before it enters
+    // the guest again: a kick signal would only land on it later as a stray KVM_RUN exit.
+    if (woke_waiter) return;
     atomic_store(&v->needs_entry, true);
     poke(v);
 }
@@ -424,7 +446,9 @@ static zx_status_t handle_io(struct x86_vcpu* v, zx_port_packet_t* packet) {
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     if (load_regs(v, &regs, &sregs) != ZX_OK) return ZX_ERR_INTERNAL;
-    if (guest_io_is_string(v->guest->gpas, &sregs, regs.rip)) {
+    struct guest_code code;
+    guest_code_around(v->guest->gpas, &sregs, regs.rip, &code);
+    if (guest_io_is_string(&code, &sregs)) {
         v->pending = run->io.direction == KVM_EXIT_IO_IN ? PENDING_IO_IN : PENDING_IO_OUT;
         return ZX_ERR_NOT_SUPPORTED;
     }
@@ -473,9 +497,13 @@ static zx_status_t fill_mem_packet(struct x86_vcpu* v, const struct trap* trap, 
         .size = v->run->mmio.len,
         .data = v->run->mmio.is_write ? v->run->mmio.data : NULL,
     };
+    struct guest_code code;
+    guest_code_around(gpas, &sregs, regs.rip, &code);
     uint8_t bytes[X86_MAX_INST_LEN];
-    size_t len = guest_instruction_at(gpas, &sregs, &regs, regs.rip, &access, bytes);
-    if (len == 0) len = guest_find_instruction_before(gpas, &sregs, &regs, regs.rip, &access, bytes);
+    size_t len = guest_instruction_at(gpas, &sregs, &regs, &code, regs.rip, &access, bytes);
+    if (len == 0) {
+        len = guest_find_instruction_before(gpas, &sregs, &regs, &code, regs.rip, &access, bytes);
+    }
     if (len == 0) return ZX_ERR_NOT_FOUND;  // the instruction is not in guest RAM (spec §3.5)
     packet->guest_mem.inst_len = (uint8_t)len;
     memcpy(packet->guest_mem.inst_buf, bytes, len);
@@ -611,7 +639,9 @@ zx_status_t x86_vcpu_resume(struct x86_vcpu* v, zx_port_packet_t* packet) {
                 // (spec §3.5).
                 // A wake-up with nothing pending (a stale one) just waits again.
                 while (!atomic_load(&v->cancel)) {
-                    x2apic_poll(&v->apic, &v->interrupts, monotonic_now());
+                    if (v->apic.deadline != ZX_TIME_INFINITE) {
+                        x2apic_poll(&v->apic, &v->interrupts, monotonic_now());
+                    }
                     if (interrupt_tracker_pending(&v->interrupts)) break;
                     interrupt_tracker_wait(&v->interrupts, v->apic.deadline);
                 }

@@ -152,7 +152,7 @@ static uint64_t guest_tsc(const struct x2apic* apic) {
 void x2apic_poll(struct x2apic* apic, struct interrupt_tracker* interrupts, zx_time_t now) {
     if (apic->deadline == ZX_TIME_INFINITE || now < apic->deadline) return;
     if (!(apic->lvt_timer & LVT_MASKED)) {
-        interrupt_tracker_track(interrupts, apic->lvt_timer & 0xffu);
+        interrupt_tracker_track(interrupts, apic->lvt_timer & 0xffu, NULL);
     }
     if (apic->period > 0) {
         zx_time_t next = apic->deadline + apic->period;
@@ -322,7 +322,7 @@ enum x2apic_result x2apic_write(struct x2apic* apic, struct interrupt_tracker* i
             apic->divide_config = (uint32_t)value & 0xb;
             return X2APIC_DONE;
         case REG_SELF_IPI:
-            interrupt_tracker_track(interrupts, (uint32_t)value & 0xff);
+            interrupt_tracker_track(interrupts, (uint32_t)value & 0xff, NULL);
             return X2APIC_DONE;
         case REG_ICR:
             return send_ipi(apic, value, packet);

@@ -45,6 +45,15 @@ static bool round_size(uint64_t size, uint64_t* rounded) {
     return true;
 }
 
+// Sets the memfd's size; a signal arriving meanwhile (EINTR) is not the caller's error.
+static int resize_fd(int fd, uint64_t size) {
+    int rc;
+    do {
+        rc = ftruncate(fd, (off_t)size);
+    } while (rc != 0 && errno == EINTR);
+    return rc;
+}
+
 zx_status_t vmo_create(uint64_t size, bool resizable, struct vmo** out) {
     uint64_t rounded;
     if (!round_size(size, &rounded)) return ZX_ERR_OUT_OF_RANGE;
@@ -56,7 +65,7 @@ zx_status_t vmo_create(uint64_t size, bool resizable, struct vmo** out) {
         free(vmo);
         return status;
     }
-    if (ftruncate(vmo->fd, (off_t)rounded) != 0) {
+    if (resize_fd(vmo->fd, rounded) != 0) {
         zx_status_t status = errno_to_status(errno);
         close(vmo->fd);
         free(vmo);
@@ -122,7 +131,7 @@ zx_status_t vmo_set_size(struct vmo* vmo, uint64_t size) {
     if (!round_size(size, &rounded)) return ZX_ERR_OUT_OF_RANGE;
     pthread_rwlock_wrlock(&vmo->lock);
     zx_status_t status = ZX_OK;
-    if (ftruncate(vmo->fd, (off_t)rounded) != 0) {
+    if (resize_fd(vmo->fd, rounded) != 0) {
         status = errno_to_status(errno);
     } else {
         vmo->size = rounded;

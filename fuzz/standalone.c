@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -104,6 +105,9 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // ZXHV_FUZZ_VERBOSE=1 names each generated input before it runs: when a run takes down more
+    // than the process (the nested VM), the last name is the input to replay with --skip.
+    bool verbose = getenv("ZXHV_FUZZ_VERBOSE") != NULL;
     double start = now_s();
     for (; i < argc; i++) run_path(argv[i]);
     uint8_t* buf = malloc(max_len + 1);
@@ -120,8 +124,10 @@ int main(int argc, char** argv) {
         }
         if (index < skip) continue;
         current = buf, current_len = len, current_index = index;
+        if (verbose) fprintf(stderr, "input %llu\n", (unsigned long long)index);
         LLVMFuzzerTestOneInput(buf, len);
-        done++;
+        if (++done % 10000 == 0)  // progress for long campaigns; smoke runs stay quiet
+            fprintf(stderr, "%llu inputs in %.0f s\n", (unsigned long long)done, now_s() - start);
     }
     current = NULL;
     free(buf);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make fuzz`: builds the fuzzers with clang and libFuzzer (ASan+UBSan) in BUILD and runs them
-# for SECONDS each: the syscall fuzzer natively (no guests without KVM), then, through
-# tests/kvm-launch when KVM is reachable (the host's /dev/kvm or the nested VM), the syscall
-# fuzzer with guests and the guest fuzzer. Corpora start from fuzz/corpus/*; new inputs go to
-# BUILD/corpus/*, crashes to BUILD/artifacts/. Usage: fuzz/run.sh [BUILD] [SECONDS]
+# for SECONDS each: the syscall fuzzer (no guests without KVM) and the device fuzzer natively,
+# then, through tests/kvm-launch when KVM is reachable (the host's /dev/kvm or the nested VM), the
+# syscall fuzzer with guests and the guest fuzzer. Corpora start from fuzz/corpus/*; new inputs go
+# to BUILD/corpus/*, crashes to BUILD/artifacts/. Usage: fuzz/run.sh [BUILD] [SECONDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-fuzz}
@@ -11,11 +11,15 @@ seconds=${2:-600}
 command -v clang >/dev/null || { echo "make fuzz needs clang with libFuzzer (apt-get install clang)" >&2; exit 2; }
 CC=clang cmake -S "$root/fuzz" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
-mkdir -p "$build/corpus/syscalls" "$build/corpus/guest" "$build/artifacts"
+mkdir -p "$build/corpus/syscalls" "$build/corpus/guest" "$build/corpus/devices" "$build/artifacts"
 
 echo "== syscall fuzzer, host (${seconds}s)"
 "$build/fuzz_syscalls" -max_total_time="$seconds" -max_len=512 -print_final_stats=1 \
 	-artifact_prefix="$build/artifacts/" "$build/corpus/syscalls" "$root/fuzz/corpus/syscalls"
+
+echo "== device fuzzer, host (${seconds}s)"
+"$build/fuzz_devices" -max_total_time="$seconds" -max_len=2048 -timeout=30 -print_final_stats=1 \
+	-artifact_prefix="$build/artifacts/devices-" "$build/corpus/devices" "$root/fuzz/corpus/devices"
 
 probe=$("$root/tests/kvm-launch" /bin/sh -c 'test -c /dev/kvm && echo yes' 2>/dev/null || true)
 if [[ $probe != yes ]]; then

@@ -65,7 +65,10 @@ static void write_stdout(const uint8_t* buf, size_t len) {
 }
 
 static void flush_locked(struct term* t) {
-    write_stdout(t->out, t->out_len);
+    if (t->sink)
+        t->sink(t->sink_ctx, t->out, t->out_len);
+    else
+        write_stdout(t->out, t->out_len);
     t->out_len = 0;
 }
 
@@ -75,6 +78,18 @@ int term_init(struct term* t) {
         return -1;
     pthread_mutex_init(&t->mu, NULL);
     enter_raw_mode();
+    return 0;
+}
+
+int term_init_sink(struct term* t, void (*sink)(void* ctx, const uint8_t* buf, size_t len),
+                   void* ctx) {
+    memset(t, 0, sizeof(*t));
+    if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    pthread_mutex_init(&t->mu, NULL);
+    t->sink = sink;
+    t->sink_ctx = ctx;
+    t->in_eof = true;  // no stdin behind it
     return 0;
 }
 
@@ -191,6 +206,17 @@ bool term_input_ready(struct term* t) {
     bool ready = t->in_len > 0;
     pthread_mutex_unlock(&t->mu);
     return ready;
+}
+
+size_t term_feed(struct term* t, const uint8_t* buf, size_t len) {
+    pthread_mutex_lock(&t->mu);
+    size_t n = 0;
+    for (; n < len && t->in_len < TERM_IN_SIZE; n++) {
+        t->in[(t->in_head + t->in_len) % TERM_IN_SIZE] = buf[n];
+        t->in_len++;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
 }
 
 size_t term_read(struct term* t, uint8_t* buf, size_t max) {

@@ -21,6 +21,9 @@ struct term {
     bool in_eof;             // stdin is at its end (or failed): nothing more will come
     uint8_t out[TERM_OUT_SIZE];
     size_t out_len;  // bytes of a line not yet written to stdout
+    // Where output goes instead of stdout (term_init_sink); NULL: stdout.
+    void (*sink)(void* ctx, const uint8_t* buf, size_t len);
+    void* sink_ctx;
     // Called on the poller thread, without mu held, after new input arrived.
     void (*on_input)(void* ctx);
     void* on_input_ctx;
@@ -32,6 +35,12 @@ struct term {
 
 // Sets up |t|: raw mode if stdin is a tty. Starts no thread yet. Returns -1 on failure (errno).
 int term_init(struct term* t);
+
+// Sets up |t| without the host terminal: output goes to |sink| (called with the terminal's lock
+// held, with whole lines and full buffers, as stdout would get them), stdin is never read (input
+// comes only from term_feed) and no thread may be started. For tests and the device fuzzer.
+int term_init_sink(struct term* t, void (*sink)(void* ctx, const uint8_t* buf, size_t len),
+                   void* ctx);
 
 // Starts the stdin poller thread. |on_input| (may be NULL) is told when bytes arrive.
 int term_start(struct term* t, void (*on_input)(void* ctx), void* ctx);
@@ -47,6 +56,10 @@ void term_flush(struct term* t);
 
 // True when at least one input byte is queued.
 bool term_input_ready(struct term* t);
+
+// Queues up to |len| input bytes as if read from stdin (what the queue has room for); returns
+// how many. The caller tells the consoles (on_input) itself.
+size_t term_feed(struct term* t, const uint8_t* buf, size_t len);
 
 // Takes up to |max| queued input bytes into |buf|; returns how many (0: none now).
 size_t term_read(struct term* t, uint8_t* buf, size_t max);

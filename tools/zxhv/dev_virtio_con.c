@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "platform.h"
+
 #define VIRTIO_MMIO_MAGIC 0x74726976u  // "virt"
 #define VIRTIO_MMIO_VERSION 2u
 #define VIRTIO_ID_CONSOLE 3u
@@ -106,18 +108,21 @@ static void fill_rx_locked(struct virtio_con* c) {
     while (vq->ready && term_input_ready(c->term) &&
            vq_pop(vq, &c->mem, &head, bufs, VQ_MAX_SIZE, &n) == 1) {
         uint32_t written = 0;
+        bool room = false;
         for (unsigned i = 0; i < n; i++) {
             if (!bufs[i].writable)
                 continue;
+            room = true;
             size_t got = term_read(c->term, bufs[i].data, bufs[i].len);
             written += (uint32_t)got;
             if (got < bufs[i].len)
                 break;
         }
-        if (written == 0) {  // another console took the bytes: keep the chain for later
+        if (written == 0 && room) {  // another console took the bytes: keep the chain for later
             vq_unpop(vq);
             break;
         }
+        // A chain with no usable writable buffer goes back empty: kept, it would block the queue.
         vq_push(vq, &c->mem, head, written);
         used = true;
     }
@@ -137,6 +142,11 @@ void virtio_con_notify(struct virtio_con* c, uint32_t queue) {
     pthread_mutex_lock(&c->mu);
     notify_locked(c, queue);
     pthread_mutex_unlock(&c->mu);
+}
+
+void virtio_con_doorbell(struct virtio_con* c, uint64_t offset) {
+    if (offset < PLAT_VIRTIO_CON_BELL_SIZE && offset % 4 == 0)
+        virtio_con_notify(c, (uint32_t)(offset / 4));
 }
 
 void virtio_con_input(void* ctx) {

@@ -40,6 +40,10 @@ void virtio_con_mmio_write(struct virtio_con* c, uint64_t offset, uint8_t size, 
 // The driver notified |queue| (a doorbell); out-of-range queues are ignored.
 void virtio_con_notify(struct virtio_con* c, uint32_t queue);
 
+// A doorbell write at |offset| in the doorbell page (PLAT_VIRTIO_CON_BELL): offset 4 * q
+// notifies queue q; other offsets do nothing.
+void virtio_con_doorbell(struct virtio_con* c, uint64_t offset);
+
 // New stdin bytes may be waiting (the terminal's input callback; |ctx| is the device).
 void virtio_con_input(void* ctx);
 

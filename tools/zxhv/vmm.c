@@ -433,8 +433,7 @@ static int setup_devices(struct vmm* vmm) {
 // A doorbell at PLAT_VIRTIO_CON_BELL + 4 * q notifies queue q; other offsets do nothing.
 static void on_console_bell(void* ctx, uint64_t offset) {
     struct vmm* vmm = ctx;
-    if (offset < PLAT_VIRTIO_CON_BELL_SIZE && offset % 4 == 0)
-        virtio_con_notify(&vmm->con, (uint32_t)(offset / 4));
+    virtio_con_doorbell(&vmm->con, offset);
 }
 
 // Every IO port (0xffff cannot be trapped, spec §1.2), the virtio register page (synchronous MEM

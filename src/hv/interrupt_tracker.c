@@ -26,8 +26,10 @@ bool interrupt_tracker_track(struct interrupt_tracker* t, uint32_t vector, bool*
     bool added = !(t->bits[vector / 64] & (1ull << (vector % 64)));
     t->bits[vector / 64] |= 1ull << (vector % 64);
     if (woke_waiter != NULL) *woke_waiter = t->waiting;
-    pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
+    // Signalled after unlocking: a waiter woken while the lock is still held would only block
+    // on it again, two more trips through the scheduler. The waiter re-checks under the lock.
+    pthread_cond_signal(&t->cond);
     return added;
 }
 
@@ -81,6 +83,6 @@ bool interrupt_tracker_wait(struct interrupt_tracker* t, zx_time_t deadline) {
 void interrupt_tracker_wake(struct interrupt_tracker* t) {
     pthread_mutex_lock(&t->lock);
     t->wake = true;
-    pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
+    pthread_cond_signal(&t->cond);
 }

@@ -72,21 +72,7 @@
 
 // ---- Input
 
-struct reader {
-    const uint8_t* p;
-    size_t n;
-};
-
-static uint8_t u8(struct reader* r) {
-    if (r->n == 0)
-        return 0;
-    r->n--;
-    return *r->p++;
-}
-
-static uint16_t u16(struct reader* r) { return (uint16_t)(u8(r) | (unsigned)u8(r) << 8); }
-static uint32_t u32(struct reader* r) { return u16(r) | (uint32_t)u16(r) << 16; }
-static uint64_t u64(struct reader* r) { return u32(r) | (uint64_t)u32(r) << 32; }
+// struct in and take8..take64: fuzz_common.h.
 
 // ---- The board, built afresh for each input
 
@@ -436,66 +422,66 @@ static const uint16_t kRegs[] = {
 };
 #define NREGS (sizeof(kRegs) / sizeof(kRegs[0]))
 
-static uint64_t pick_offset(struct reader* r) {
-    uint8_t sel = u8(r);
+static uint64_t pick_offset(struct in* r) {
+    uint8_t sel = take8(r);
     switch (sel % 10) {
     case 7:
-        return kRegs[u8(r) % NREGS] + (sel >> 4);  // misaligned, or the next register
+        return kRegs[take8(r) % NREGS] + (sel >> 4);  // misaligned, or the next register
     case 8:
-        return u16(r);
+        return take16(r);
     case 9:
-        return u64(r);
+        return take64(r);
     default:
-        return kRegs[u8(r) % NREGS];
+        return kRegs[take8(r) % NREGS];
     }
 }
 
-static uint8_t pick_mmio_size(struct reader* r) {
+static uint8_t pick_mmio_size(struct in* r) {
     static const uint8_t kSizes[] = {4, 4, 4, 4, 4, 4, 1, 2, 8, 0, 3, 16};
-    return kSizes[u8(r) % sizeof(kSizes)];
+    return kSizes[take8(r) % sizeof(kSizes)];
 }
 
-static uint64_t pick_value(struct reader* r) {
+static uint64_t pick_value(struct in* r) {
     static const uint64_t kValues[] = {0, 1, 2, 3, 4, 0x0f, 0x80, 0xff, 0x100, 0x101, 255, 256, 257,
                                        0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull};
-    uint8_t sel = u8(r);
+    uint8_t sel = take8(r);
     switch (sel % 4) {
     case 0:
-        return u8(r);
+        return take8(r);
     case 1:
-        return kValues[u8(r) % (sizeof(kValues) / sizeof(kValues[0]))];
+        return kValues[take8(r) % (sizeof(kValues) / sizeof(kValues[0]))];
     case 2:
-        return u32(r);
+        return take32(r);
     default:
-        return u64(r);
+        return take64(r);
     }
 }
 
 // A guest physical address: inside RAM, at or past its end, wrapping, or anything; with the top
 // bit of the selector, aligned to |align|.
-static uint64_t pick_gpa(struct reader* r, uint64_t align) {
-    uint8_t sel = u8(r);
+static uint64_t pick_gpa(struct in* r, uint64_t align) {
+    uint8_t sel = take8(r);
     uint64_t v;
     switch (sel % 8) {
     case 0:
     case 1:
     case 2:
-        v = u16(r) % B.ram_size;
+        v = take16(r) % B.ram_size;
         break;
     case 3:
-        v = B.ram_size - 1 - u8(r);
+        v = B.ram_size - 1 - take8(r);
         break;
     case 4:
-        v = B.ram_size + u8(r);
+        v = B.ram_size + take8(r);
         break;
     case 5:
-        v = UINT64_MAX - u8(r);
+        v = UINT64_MAX - take8(r);
         break;
     case 6:
-        v = u64(r);
+        v = take64(r);
         break;
     default:
-        v = ((uint64_t)u8(r) << 8) % B.ram_size;
+        v = ((uint64_t)take8(r) << 8) % B.ram_size;
         break;
     }
     if (sel & 0x80)
@@ -503,17 +489,17 @@ static uint64_t pick_gpa(struct reader* r, uint64_t align) {
     return v;
 }
 
-static uint32_t pick_len(struct reader* r) {
-    uint8_t sel = u8(r);
+static uint32_t pick_len(struct in* r) {
+    uint8_t sel = take8(r);
     switch (sel % 4) {
     case 0:
         return sel >> 2;
     case 1:
-        return u16(r);
+        return take16(r);
     case 2:
-        return 0xffffffffu - u8(r);
+        return 0xffffffffu - take8(r);
     default:
-        return u32(r);
+        return take32(r);
     }
 }
 
@@ -692,14 +678,14 @@ static const uint16_t kPorts[] = {
 };
 #define NPORTS (sizeof(kPorts) / sizeof(kPorts[0]))
 
-static uint16_t pick_port(struct reader* r) {
-    uint8_t sel = u8(r);
-    return sel < 224 ? kPorts[sel % NPORTS] : u16(r);
+static uint16_t pick_port(struct in* r) {
+    uint8_t sel = take8(r);
+    return sel < 224 ? kPorts[sel % NPORTS] : take16(r);
 }
 
-static uint8_t pick_io_size(struct reader* r) {
+static uint8_t pick_io_size(struct in* r) {
     static const uint8_t kSizes[] = {1, 1, 2, 4};
-    return kSizes[u8(r) % 4];
+    return kSizes[take8(r) % 4];
 }
 
 static bool bcd_ok(uint8_t v) { return (v & 0x0f) <= 9 && (v >> 4) <= 9; }
@@ -889,36 +875,36 @@ enum op {
 
 static FILE* devnull;
 
-static void run_op(struct reader* r) {
-    uint8_t op = u8(r) % OP_COUNT;
+static void run_op(struct in* r) {
+    uint8_t op = take8(r) % OP_COUNT;
     switch (op) {
     case OP_MEM_WRITE: {
-        uint64_t gpa = u16(r) % B.ram_size;
+        uint64_t gpa = take16(r) % B.ram_size;
         uint8_t buf[32];
-        size_t n = u8(r) % 33;
+        size_t n = take8(r) % 33;
         for (size_t i = 0; i < n; i++)
-            buf[i] = u8(r);
+            buf[i] = take8(r);
         guest_write(gpa, buf, n);
         break;
     }
     case OP_DESC: {
-        unsigned q = u8(r) & 1, i = u8(r);
+        unsigned q = take8(r) & 1, i = take8(r);
         uint64_t addr = pick_gpa(r, 1);
         uint32_t len = pick_len(r);
-        uint8_t sel = u8(r);
-        uint16_t flags = (sel & 0x40) ? u16(r) : sel & 7;  // NEXT, WRITE, INDIRECT; or anything
-        uint16_t next = (sel & 0x80) ? u16(r) : u8(r);
+        uint8_t sel = take8(r);
+        uint16_t flags = (sel & 0x40) ? take16(r) : sel & 7;  // NEXT, WRITE, INDIRECT; or anything
+        uint16_t next = (sel & 0x80) ? take16(r) : take8(r);
         write_desc(q, i, addr, len, flags, next);
         break;
     }
     case OP_AVAIL_PUSH: {
-        uint8_t sel = u8(r);
-        avail_push(sel & 1, (sel & 2) ? u16(r) : u8(r));
+        uint8_t sel = take8(r);
+        avail_push(sel & 1, (sel & 2) ? take16(r) : take8(r));
         break;
     }
     case OP_AVAIL_IDX: {
-        unsigned q = u8(r) & 1;
-        uint16_t idx = u16(r);
+        unsigned q = take8(r) & 1;
+        uint16_t idx = take16(r);
         guest_write(B.con.vq[q].avail + 2, &idx, 2);
         break;
     }
@@ -934,13 +920,13 @@ static void run_op(struct reader* r) {
         break;
     }
     case OP_NOTIFY: {
-        uint8_t sel = u8(r);
+        uint8_t sel = take8(r);
         mmio_write(0x050, 4, sel < 192 ? sel % 3 : pick_value(r));
         break;
     }
     case OP_DOORBELL: {
-        uint8_t sel = u8(r);
-        doorbell(sel < 160 ? 4u * (sel % 3) : sel < 224 ? u16(r) : u64(r));
+        uint8_t sel = take8(r);
+        doorbell(sel < 160 ? 4u * (sel % 3) : sel < 224 ? take16(r) : take64(r));
         break;
     }
     case OP_IO_OUT: {
@@ -955,13 +941,13 @@ static void run_op(struct reader* r) {
         break;
     }
     case OP_UART_STRING: {
-        size_t n = u8(r) % 64;
+        size_t n = take8(r) % 64;
         for (size_t i = 0; i < n && r->n > 0; i++)
-            io_out(PLAT_UART_PORT, 1, u8(r));
+            io_out(PLAT_UART_PORT, 1, take8(r));
         break;
     }
     case OP_INPUT: {
-        uint8_t sel = u8(r);
+        uint8_t sel = take8(r);
         static uint8_t buf[TERM_IN_SIZE + 256];
         size_t n;
         if (sel >= 240) {  // more than the terminal's queue holds
@@ -970,29 +956,29 @@ static void run_op(struct reader* r) {
         } else {
             n = sel % 64;
             for (size_t i = 0; i < n; i++)
-                buf[i] = u8(r);
+                buf[i] = take8(r);
         }
         input(buf, n);
         break;
     }
     case OP_SETUP_QUEUE: {
-        uint8_t sel = u8(r);
+        uint8_t sel = take8(r);
         static const uint32_t kNums[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 0, 3, 257, 0x10000};
-        uint32_t num = kNums[u8(r) % (sizeof(kNums) / sizeof(kNums[0]))];
+        uint32_t num = kNums[take8(r) % (sizeof(kNums) / sizeof(kNums[0]))];
         uint64_t desc = pick_gpa(r, 16), avail = pick_gpa(r, 2), used = pick_gpa(r, 4);
         setup_queue(sel % 4 < 2 ? sel % 2 : pick_value(r), num, desc, avail, used, sel & 0x10);
         break;
     }
     case OP_DRIVER_INIT:
-        driver_init(1u << (u8(r) % 9));
+        driver_init(1u << (take8(r) % 9));
         break;
     case OP_TX_BULK: {
         // Many rounds of chains published and notified: drives the indices round their wrap.
         // Mostly a few rounds: a full wrap (65,536 chains) costs as much as a thousand inputs.
         const struct virtqueue* vq = &B.con.vq[1];
-        unsigned n = 1 + u8(r), sel = u8(r);
-        unsigned rounds = sel < 240 ? 1 + sel % 8 : 1 + u16(r) % BULK_MAX_ROUNDS;
-        uint16_t head = u8(r);
+        unsigned n = 1 + take8(r), sel = take8(r);
+        unsigned rounds = sel < 240 ? 1 + sel % 8 : 1 + take16(r) % BULK_MAX_ROUNDS;
+        uint16_t head = take8(r);
         if (!vq->ready)
             break;
         n = 1 + (n - 1) % vq->num;
@@ -1009,8 +995,8 @@ static void run_op(struct reader* r) {
     case OP_CHAIN: {
         // A chain of n descriptors from |first|, each to the next (the last back to |loop_to|
         // if asked), over one buffer each.
-        unsigned q = u8(r) & 1, first = u8(r), n = 1 + u8(r);
-        uint8_t flags = u8(r);
+        unsigned q = take8(r) & 1, first = take8(r), n = 1 + take8(r);
+        uint8_t flags = take8(r);
         uint64_t addr = pick_gpa(r, 1);
         uint32_t len = pick_len(r);
         for (unsigned j = 0; j < n; j++) {
@@ -1027,7 +1013,7 @@ static void run_op(struct reader* r) {
         break;
     }
     case OP_PRINT_UNKNOWN:
-        if (u8(r) == 0xff)  // rarely: it walks all 65,536 ports
+        if (take8(r) == 0xff)  // rarely: it walks all 65,536 ports
             io_bus_print_unknown(&B.bus, devnull);
         break;
     }
@@ -1131,8 +1117,8 @@ static void board_down(void) {
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (devnull == NULL && (devnull = fopen("/dev/null", "w")) == NULL)
         fuzz_fail("cannot open /dev/null");
-    struct reader r = {data, size};
-    board_up(4096u * (1 + u8(&r) % (RAM_MAX / 4096)));
+    struct in r = {data, size};
+    board_up(4096u * (1 + take8(&r) % (RAM_MAX / 4096)));
     check_state("set-up");
     abandoned = false;
     for (int i = 0; i < MAX_OPS && r.n > 0 && !abandoned; i++) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zircon/status.h>
 #include <zircon/types.h>
 
 // One enumerator per documented call: CALL_vmo_read, CALL_zxhv_vcpu_mem_access, ...
@@ -26,6 +27,36 @@ bool fuzz_status_allowed(enum fuzz_call call, zx_status_t status);
 
 // Reports a finding and aborts. printf-style.
 __attribute__((noreturn, format(printf, 1, 2))) void fuzz_fail(const char* fmt, ...);
+
+// Fuzz input read front to back; past its end every byte reads as 0. Multi-byte values are
+// little-endian.
+struct in {
+    const uint8_t* p;
+    size_t n;
+};
+
+static inline uint8_t take8(struct in* in) {
+    if (in->n == 0) return 0;
+    in->n--;
+    return *in->p++;
+}
+static inline uint16_t take16(struct in* in) {
+    return (uint16_t)(take8(in) | (take8(in) << 8));
+}
+static inline uint32_t take32(struct in* in) {
+    return (uint32_t)take16(in) | ((uint32_t)take16(in) << 16);
+}
+static inline uint64_t take64(struct in* in) {
+    return (uint64_t)take32(in) | ((uint64_t)take32(in) << 32);
+}
+
+// Checks a call that must succeed in a harness's own set-up; a failure is a finding.
+#define FUZZ_OK(expr)                                                                          \
+    do {                                                                                       \
+        zx_status_t s_ = (expr);                                                               \
+        if (s_ != ZX_OK) fuzz_fail("%s:%d: %s: %s", __FILE__, __LINE__, #expr,                 \
+                                   zx_status_get_string(s_));                                  \
+    } while (0)
 
 // Fails unless |status| is documented for |call|; returns |status|.
 zx_status_t fuzz_check(enum fuzz_call call, zx_status_t status);

@@ -146,23 +146,7 @@ static void init(void) {
     atexit(report);
 }
 
-// ---- The input
-
-struct in {
-    const uint8_t* p;
-    size_t n;
-};
-
-static uint8_t take8(struct in* in) {
-    if (in->n == 0) return 0;
-    in->n--;
-    return *in->p++;
-}
-static uint64_t take64(struct in* in) {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)take8(in) << (8 * i);
-    return v;
-}
+// ---- The input (struct in and take8..take64: fuzz_common.h)
 
 static uint64_t rng_next(uint64_t* x) {
     *x ^= *x << 13;

@@ -47,19 +47,7 @@
 
 // ---- Reading the input
 
-struct in {
-    const uint8_t* p;
-    size_t n;
-};
-
-static uint8_t take8(struct in* in) {
-    if (in->n == 0) return 0;
-    in->n--;
-    return *in->p++;
-}
-static uint16_t take16(struct in* in) { return (uint16_t)(take8(in) | (take8(in) << 8)); }
-static uint32_t take32(struct in* in) { return (uint32_t)take16(in) | ((uint32_t)take16(in) << 16); }
-static uint64_t take64(struct in* in) { return (uint64_t)take32(in) | ((uint64_t)take32(in) << 32); }
+// struct in and take8..take64: fuzz_common.h.
 
 // A size, offset or address: mostly the values that sit on the edges of the checks.
 static uint64_t take_size(struct in* in) {

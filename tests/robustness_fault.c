@@ -28,12 +28,6 @@
 
 #define PAGE 4096u
 
-#define OK(expr)                                                                                \
-    do {                                                                                        \
-        zx_status_t s_ = (expr);                                                                \
-        if (s_ != ZX_OK) fuzz_fail("%s:%d: %s: %s", __FILE__, __LINE__, #expr,                  \
-                                   zx_status_get_string(s_));                                   \
-    } while (0)
 
 // What a scenario works on: made by setup (not armed), used by act (armed), closed by teardown.
 struct ctx {
@@ -72,13 +66,13 @@ static size_t nfiller;
 static void close_all(struct ctx* c) {
     zx_handle_t* hs[] = {&c->vcpu, &c->made[0], &c->made[1], &c->port, &c->vmar, &c->guest};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
-        if (*hs[i] != ZX_HANDLE_INVALID) OK(zx_handle_close(*hs[i]));
+        if (*hs[i] != ZX_HANDLE_INVALID) FUZZ_OK(zx_handle_close(*hs[i]));
         *hs[i] = ZX_HANDLE_INVALID;
     }
-    if (c->host != NULL) OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)c->host, 16 * PAGE));
-    OK(zx_vmar_unmap(zx_vmar_root_self(), 0x1000000, 0x7ffffefff000ull));
-    if (c->vmo != ZX_HANDLE_INVALID) OK(zx_handle_close(c->vmo));
-    while (nfiller > 0) OK(zx_handle_close(filler[--nfiller]));
+    if (c->host != NULL) FUZZ_OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)c->host, 16 * PAGE));
+    FUZZ_OK(zx_vmar_unmap(zx_vmar_root_self(), 0x1000000, 0x7ffffefff000ull));
+    if (c->vmo != ZX_HANDLE_INVALID) FUZZ_OK(zx_handle_close(c->vmo));
+    while (nfiller > 0) FUZZ_OK(zx_handle_close(filler[--nfiller]));
     memset(c, 0, sizeof(*c));
 }
 
@@ -87,14 +81,14 @@ static void close_all(struct ctx* c) {
 static void setup_none(struct ctx* c) { (void)c; }
 
 static void setup_full_table(struct ctx* c) {
-    OK(zx_port_create(0, &c->port));
-    while (handle_table_count() < 1025) OK(zx_handle_duplicate(c->port, ZX_RIGHT_SAME_RIGHTS, &filler[nfiller++]));
+    FUZZ_OK(zx_port_create(0, &c->port));
+    while (handle_table_count() < 1025) FUZZ_OK(zx_handle_duplicate(c->port, ZX_RIGHT_SAME_RIGHTS, &filler[nfiller++]));
 }
-static void setup_port(struct ctx* c) { OK(zx_port_create(0, &c->port)); }
-static void setup_vmo(struct ctx* c) { OK(zx_vmo_create(16 * PAGE, 0, &c->vmo)); }
+static void setup_port(struct ctx* c) { FUZZ_OK(zx_port_create(0, &c->port)); }
+static void setup_vmo(struct ctx* c) { FUZZ_OK(zx_vmo_create(16 * PAGE, 0, &c->vmo)); }
 static void setup_mapped(struct ctx* c) {
     setup_vmo(c);
-    OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, c->vmo, 0,
+    FUZZ_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, c->vmo, 0,
                    16 * PAGE, &c->addr));
 }
 
@@ -108,7 +102,7 @@ static zx_status_t act_port_queue(struct ctx* c) {
 }
 static zx_status_t act_resource_create(struct ctx* c) {
     zx_handle_t root;
-    OK(zxhv_root_resource_get(&root));
+    FUZZ_OK(zxhv_root_resource_get(&root));
     c->made[1] = root;
     return zx_resource_create(root, ZX_RSRC_KIND_IOPORT | ZX_RSRC_FLAG_EXCLUSIVE, 0x60, 8,
                               "fault", 5, &c->made[0]);
@@ -138,32 +132,32 @@ static void setup_guest(struct ctx* c) {
         printf("SKIP: no usable /dev/kvm (zx_guest_create gave ZX_ERR_NOT_SUPPORTED)\n");
         exit(77);
     }
-    OK(st);
+    FUZZ_OK(st);
     setup_vmo(c);
 }
 static void setup_guest_ram(struct ctx* c) {
     setup_guest(c);
-    OK(zx_vmar_map(c->vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE | ZX_VM_SPECIFIC,
+    FUZZ_OK(zx_vmar_map(c->vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE | ZX_VM_SPECIFIC,
                    0, c->vmo, 0, 16 * PAGE, &c->addr));
 }
 static void setup_guest_bell(struct ctx* c) {
     setup_guest_ram(c);
-    OK(zx_port_create(0, &c->port));
-    OK(zx_guest_set_trap(c->guest, ZX_GUEST_TRAP_BELL, 0x20000, PAGE, c->port, 7));
+    FUZZ_OK(zx_port_create(0, &c->port));
+    FUZZ_OK(zx_guest_set_trap(c->guest, ZX_GUEST_TRAP_BELL, 0x20000, PAGE, c->port, 7));
 }
 // mov dword [0x20000], 1; out 0x60, al; hlt
 static const uint8_t kBellThenOut[] = {0xc7, 0x04, 0x25, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00,
                                        0x00, 0x00, 0xe6, 0x60, 0xf4};
 static void setup_running_guest(struct ctx* c) {
     setup_guest_bell(c);
-    OK(zx_guest_set_trap(c->guest, ZX_GUEST_TRAP_IO, 0x60, 1, ZX_HANDLE_INVALID, 9));
+    FUZZ_OK(zx_guest_set_trap(c->guest, ZX_GUEST_TRAP_IO, 0x60, 1, ZX_HANDLE_INVALID, 9));
     static uint64_t tables[3][512];
     tables[0][0] = 0x1000 | 3;
     tables[1][0] = 0x2000 | 3;
     for (uint64_t i = 0; i < 512; i++) tables[2][i] = (i << 21) | 0x83;
-    OK(zx_vmo_write(c->vmo, tables, 0, sizeof(tables)));
-    OK(zx_vmo_write(c->vmo, kBellThenOut, 0x8000, sizeof(kBellThenOut)));
-    OK(zx_vcpu_create(c->guest, 0, 0x8000, &c->vcpu));
+    FUZZ_OK(zx_vmo_write(c->vmo, tables, 0, sizeof(tables)));
+    FUZZ_OK(zx_vmo_write(c->vmo, kBellThenOut, 0x8000, sizeof(kBellThenOut)));
+    FUZZ_OK(zx_vcpu_create(c->guest, 0, 0x8000, &c->vcpu));
 }
 
 static zx_status_t act_guest_create(struct ctx* c) {
@@ -189,7 +183,7 @@ static zx_status_t act_trap_io(struct ctx* c) {
 }
 static void setup_guest_port(struct ctx* c) {
     setup_guest(c);
-    OK(zx_port_create(0, &c->port));
+    FUZZ_OK(zx_port_create(0, &c->port));
 }
 static zx_status_t act_trap_bell(struct ctx* c) {
     return zx_guest_set_trap(c->guest, ZX_GUEST_TRAP_BELL, 0x30000, PAGE, c->port, 3);
@@ -295,9 +289,9 @@ int main(int argc, char** argv) {
     bool kvm = argc > 1 && strcmp(argv[1], "kvm") == 0;
     // What the library makes once per process is made now, before any failure is injected.
     zx_handle_t root;
-    OK(zxhv_root_resource_get(&root));
-    OK(zx_resource_create(root, ZX_RSRC_KIND_HYPERVISOR, 0, 0, "fault", 5, &hypervisor));
-    OK(zx_handle_close(root));
+    FUZZ_OK(zxhv_root_resource_get(&root));
+    FUZZ_OK(zx_resource_create(root, ZX_RSRC_KIND_HYPERVISOR, 0, 0, "fault", 5, &hypervisor));
+    FUZZ_OK(zx_handle_close(root));
     (void)zx_vmar_root_self();
     if (kvm) {
         struct ctx c;
@@ -309,7 +303,7 @@ int main(int argc, char** argv) {
     size_t n = kvm ? sizeof(kKvm) / sizeof(kKvm[0]) : sizeof(kHost) / sizeof(kHost[0]);
     printf("| call | failures injected | statuses seen |\n|---|---|---|\n");
     for (size_t i = 0; i < n; i++) run(&list[i]);
-    OK(zx_handle_close(hypervisor));
+    FUZZ_OK(zx_handle_close(hypervisor));
     printf("fault injection (%s): %zu scenarios passed\n", kvm ? "kvm" : "host", n);
     return 0;
 }

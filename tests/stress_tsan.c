@@ -28,12 +28,6 @@
 #include "object/handle.h"
 
 #define PAGE 4096u
-#define OK(expr)                                                                                \
-    do {                                                                                        \
-        zx_status_t s_ = (expr);                                                                \
-        if (s_ != ZX_OK) fuzz_fail("%s:%d: %s: %s", __FILE__, __LINE__, #expr,                  \
-                                   zx_status_get_string(s_));                                   \
-    } while (0)
 
 static int passed;
 static void run(const char* name) {
@@ -64,7 +58,7 @@ static void* waiter(void* arg) {
         zx_port_packet_t p;
         zx_status_t st = fuzz_check(CALL_port_wait, zx_port_wait(the_port, zx_deadline_after(ZX_MSEC(300)), &p));
         if (st == ZX_ERR_TIMED_OUT) return NULL;
-        OK(st);
+        FUZZ_OK(st);
         if (p.user.u64[0] == UINT64_MAX) return NULL;  // the end
         if (p.user.u64[0] >= PACKETS || atomic_fetch_add(&taken[p.user.u64[0]], 1) != 0) {
             fuzz_fail("packet %llu taken twice", (unsigned long long)p.user.u64[0]);
@@ -74,7 +68,7 @@ static void* waiter(void* arg) {
 }
 
 static void port_waiters(void) {
-    OK(zx_port_create(0, &the_port));
+    FUZZ_OK(zx_port_create(0, &the_port));
     pthread_t t[WAITERS];
     for (int i = 0; i < WAITERS; i++) start(&t[i], waiter, NULL);
     for (uint64_t i = 0; i < PACKETS; i++) {
@@ -85,17 +79,17 @@ static void port_waiters(void) {
         while ((st = fuzz_check(CALL_port_queue, zx_port_queue(the_port, &p))) == ZX_ERR_SHOULD_WAIT) {
             zx_nanosleep(zx_deadline_after(ZX_USEC(100)));
         }
-        OK(st);
+        FUZZ_OK(st);
     }
     for (int i = 0; i < WAITERS; i++) {
         zx_port_packet_t p;
         memset(&p, 0, sizeof(p));
         p.user.u64[0] = UINT64_MAX;
-        OK(zx_port_queue(the_port, &p));
+        FUZZ_OK(zx_port_queue(the_port, &p));
     }
     for (int i = 0; i < WAITERS; i++) pthread_join(t[i], NULL);
     if (atomic_load(&total_taken) != PACKETS) fuzz_fail("%d of %d packets taken", total_taken, PACKETS);
-    OK(zx_handle_close(the_port));
+    FUZZ_OK(zx_handle_close(the_port));
     pass("port_many_waiters_take_each_packet_once");
 }
 
@@ -113,13 +107,13 @@ static void* short_waiter(void* arg) {
 static void port_closed_under_waiters(void) {
     for (int round = 0; round < 20; round++) {
         zx_handle_t port;
-        OK(zx_port_create(0, &port));
+        FUZZ_OK(zx_port_create(0, &port));
         pthread_t t[4];
         for (int i = 0; i < 4; i++) start(&t[i], short_waiter, (void*)(uintptr_t)port);
         zx_port_packet_t p;
         memset(&p, 0, sizeof(p));
-        OK(zx_port_queue(port, &p));
-        OK(zx_handle_close(port));
+        FUZZ_OK(zx_port_queue(port, &p));
+        FUZZ_OK(zx_handle_close(port));
         for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
     }
     pass("port_closed_while_threads_wait");
@@ -138,9 +132,9 @@ static void* handle_churn(void* arg) {
                                     zx_handle_duplicate(shared_vmo, ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_MAP, &d));
         if (st != ZX_OK) continue;
         zx_handle_t r;
-        OK(zx_handle_replace(d, ZX_RIGHT_READ, &r));
+        FUZZ_OK(zx_handle_replace(d, ZX_RIGHT_READ, &r));
         fuzz_check(CALL_handle_close, zx_handle_close(d));  // already consumed: BAD_HANDLE
-        OK(zx_handle_close(r));
+        FUZZ_OK(zx_handle_close(r));
     }
     return NULL;
 }
@@ -173,14 +167,14 @@ static void* map_churn(void* arg) {
         zx_status_t st = fuzz_check(CALL_vmar_map, zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0,
                                                                shared_vmo, 0, 4 * PAGE, &addr));
         if (st != ZX_OK) continue;
-        OK(zx_vmar_unmap(zx_vmar_root_self(), addr + PAGE, PAGE));  // a split
-        OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 4 * PAGE));
+        FUZZ_OK(zx_vmar_unmap(zx_vmar_root_self(), addr + PAGE, PAGE));  // a split
+        FUZZ_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 4 * PAGE));
     }
     return NULL;
 }
 
 static void objects_from_many_threads(void) {
-    OK(zx_vmo_create(8 * PAGE, 0, &shared_vmo));
+    FUZZ_OK(zx_vmo_create(8 * PAGE, 0, &shared_vmo));
     size_t before = handle_table_count();  // (the root VMAR handle exists already: main)
     pthread_t t[9];
     for (uintptr_t i = 0; i < 3; i++) start(&t[i], handle_churn, NULL);
@@ -191,7 +185,7 @@ static void objects_from_many_threads(void) {
     for (int i = 0; i < 9; i++) pthread_join(t[i], NULL);
     atomic_store(&stop, false);
     if (handle_table_count() != before) fuzz_fail("handles leaked: %zu -> %zu", before, handle_table_count());
-    OK(zx_handle_close(shared_vmo));
+    FUZZ_OK(zx_handle_close(shared_vmo));
     pass("handles_vmos_and_mappings_from_many_threads");
 }
 
@@ -216,29 +210,29 @@ static bool make_guest(struct guest* g) {
     memset(g, 0, sizeof(*g));
     zx_status_t st = zx_guest_create(hypervisor, 0, &g->guest, &g->vmar);
     if (st == ZX_ERR_NOT_SUPPORTED) return false;
-    OK(st);
-    OK(zx_vmo_create(64 * PAGE, 0, &g->vmo));
+    FUZZ_OK(st);
+    FUZZ_OK(zx_vmo_create(64 * PAGE, 0, &g->vmo));
     static uint64_t tables[3][512];
     tables[0][0] = 0x1000 | 3;
     tables[1][0] = 0x2000 | 3;
     for (uint64_t i = 0; i < 512; i++) tables[2][i] = (i << 21) | 0x83;
-    OK(zx_vmo_write(g->vmo, tables, 0, sizeof(tables)));
-    OK(zx_vmo_write(g->vmo, kLoop, 0x8000, sizeof(kLoop)));
+    FUZZ_OK(zx_vmo_write(g->vmo, tables, 0, sizeof(tables)));
+    FUZZ_OK(zx_vmo_write(g->vmo, kLoop, 0x8000, sizeof(kLoop)));
     zx_vaddr_t addr;
-    OK(zx_vmar_map(g->vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE | ZX_VM_SPECIFIC,
+    FUZZ_OK(zx_vmar_map(g->vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE | ZX_VM_SPECIFIC,
                    0, g->vmo, 0, 16 * PAGE, &addr));
-    OK(zx_port_create(0, &g->port));
+    FUZZ_OK(zx_port_create(0, &g->port));
     g->reader_port = g->port;
-    OK(zx_guest_set_trap(g->guest, ZX_GUEST_TRAP_BELL, 0x20000, PAGE, g->port, 1));
-    OK(zx_guest_set_trap(g->guest, ZX_GUEST_TRAP_IO, 0x60, 1, ZX_HANDLE_INVALID, 2));
+    FUZZ_OK(zx_guest_set_trap(g->guest, ZX_GUEST_TRAP_BELL, 0x20000, PAGE, g->port, 1));
+    FUZZ_OK(zx_guest_set_trap(g->guest, ZX_GUEST_TRAP_IO, 0x60, 1, ZX_HANDLE_INVALID, 2));
     return true;
 }
 
 // The VCPU's thread: create, then resume until a status ends it (a kick, or its handle closed).
 static void* vcpu_thread(void* arg) {
     struct guest* g = arg;
-    OK(zx_vcpu_create(g->guest, 0, 0x8000, &g->vcpu));
-    OK(zx_handle_duplicate(g->vcpu, ZX_RIGHT_SAME_RIGHTS, &g->vcpu_dup));
+    FUZZ_OK(zx_vcpu_create(g->guest, 0, 0x8000, &g->vcpu));
+    FUZZ_OK(zx_handle_duplicate(g->vcpu, ZX_RIGHT_SAME_RIGHTS, &g->vcpu_dup));
     atomic_store(&g->phase, 1);
     for (;;) {
         zx_port_packet_t p;
@@ -327,7 +321,7 @@ static void interrupts_from_many_threads(void) {
     atomic_store(&stop, true);
     for (int i = 0; i < n; i++) pthread_join(it[i], NULL);
     atomic_store(&stop, false);
-    OK(zx_vcpu_kick(g.vcpu_dup));
+    FUZZ_OK(zx_vcpu_kick(g.vcpu_dup));
     pthread_join(vt, NULL);
     pthread_join(rt, NULL);
     if (g.last != ZX_ERR_CANCELED) fuzz_fail("after the kick resume gave %s", zx_status_get_string(g.last));
@@ -349,7 +343,7 @@ static void close_while_running(void) {
         wait_resumes(&g, 5);
         zx_handle_t order[3] = {g.guest, g.port, g.vcpu};
         for (int i = 0; i < 3; i++) {
-            OK(zx_handle_close(order[(i + round) % 3]));
+            FUZZ_OK(zx_handle_close(order[(i + round) % 3]));
             zx_nanosleep(zx_deadline_after(ZX_MSEC(2)));
         }
         g.guest = g.port = ZX_HANDLE_INVALID;
@@ -373,7 +367,7 @@ static void traps_while_running(void) {
     wait_phase(&g, 1);
     start(&rt, bell_reader, &g);
     zx_handle_t port2;
-    OK(zx_port_create(0, &port2));
+    FUZZ_OK(zx_port_create(0, &port2));
     for (uint32_t i = 0; i < 40; i++) {
         fuzz_check(CALL_guest_set_trap, zx_guest_set_trap(g.guest, ZX_GUEST_TRAP_IO, 0x100 + i * 4, 4,
                                                           ZX_HANDLE_INVALID, i));
@@ -392,10 +386,10 @@ static void traps_while_running(void) {
                                                           (9 + i % 3) * PAGE, PAGE, ZX_HANDLE_INVALID, i));
     }
     wait_resumes(&g, 5);
-    OK(zx_vcpu_kick(g.vcpu_dup));
+    FUZZ_OK(zx_vcpu_kick(g.vcpu_dup));
     pthread_join(vt, NULL);
     pthread_join(rt, NULL);
-    OK(zx_handle_close(port2));
+    FUZZ_OK(zx_handle_close(port2));
     close_guest(&g);
     pass("traps_and_guest_mappings_changed_while_the_vcpu_runs");
 }
@@ -410,9 +404,9 @@ int main(int argc, char** argv) {
         objects_from_many_threads();
     } else {
         zx_handle_t root;
-        OK(zxhv_root_resource_get(&root));
-        OK(zx_resource_create(root, ZX_RSRC_KIND_HYPERVISOR, 0, 0, "stress", 6, &hypervisor));
-        OK(zx_handle_close(root));
+        FUZZ_OK(zxhv_root_resource_get(&root));
+        FUZZ_OK(zx_resource_create(root, ZX_RSRC_KIND_HYPERVISOR, 0, 0, "stress", 6, &hypervisor));
+        FUZZ_OK(zx_handle_close(root));
         struct guest probe;
         if (!make_guest(&probe)) {
             printf("SKIP: no usable /dev/kvm (zx_guest_create gave ZX_ERR_NOT_SUPPORTED)\n");
@@ -423,7 +417,7 @@ int main(int argc, char** argv) {
         interrupts_from_many_threads();
         close_while_running();
         traps_while_running();
-        OK(zx_handle_close(hypervisor));
+        FUZZ_OK(zx_handle_close(hypervisor));
     }
     if (handle_table_count() != baseline) {
         fuzz_fail("%zu handles live at the end, %zu at the start", handle_table_count(), baseline);

@@ -3,35 +3,9 @@
 #include "virtio.h"
 
 #include "rt.h"
+#include "../../tools/zxhv/virtio_mmio.h"  // the layout the VMM implements
 
-enum {
-    REG_MAGIC = 0x000,
-    REG_VERSION = 0x004,
-    REG_DEVICE_ID = 0x008,
-    REG_DEVICE_FEATURES = 0x010,
-    REG_DEVICE_FEATURES_SEL = 0x014,
-    REG_DRIVER_FEATURES = 0x020,
-    REG_DRIVER_FEATURES_SEL = 0x024,
-    REG_QUEUE_SEL = 0x030,
-    REG_QUEUE_NUM_MAX = 0x034,
-    REG_QUEUE_NUM = 0x038,
-    REG_QUEUE_READY = 0x044,
-    REG_QUEUE_NOTIFY = 0x050,
-    REG_STATUS = 0x070,
-    REG_QUEUE_DESC_LOW = 0x080,
-    REG_QUEUE_DESC_HIGH = 0x084,
-    REG_QUEUE_DRIVER_LOW = 0x090,
-    REG_QUEUE_DRIVER_HIGH = 0x094,
-    REG_QUEUE_DEVICE_LOW = 0x0a0,
-    REG_QUEUE_DEVICE_HIGH = 0x0a4,
-};
 
-#define MAGIC 0x74726976u  // "virt"
-#define STATUS_ACKNOWLEDGE 1u
-#define STATUS_DRIVER 2u
-#define STATUS_DRIVER_OK 4u
-#define STATUS_FEATURES_OK 8u
-#define STATUS_FAILED 128u
 #define F_VERSION_1_HIGH 1u  // feature bit 32: bit 0 of the upper word
 #define DESC_F_WRITE 2u
 
@@ -47,7 +21,7 @@ const char* virtio_init(struct virtio_dev* dev, uintptr_t regs, uintptr_t bell,
                         uint32_t device_id) {
     dev->regs = regs;
     dev->bell = bell;
-    if (reg_read(dev, REG_MAGIC) != MAGIC) return "no virtio-mmio magic value";
+    if (reg_read(dev, REG_MAGIC) != VIRTIO_MMIO_MAGIC) return "no virtio-mmio magic value";
     if (reg_read(dev, REG_VERSION) != 2) return "not virtio-mmio version 2";
     if (reg_read(dev, REG_DEVICE_ID) != device_id) return "another kind of device";
     reg_write(dev, REG_STATUS, 0);  // reset

@@ -5,16 +5,14 @@
 #include <string.h>
 
 #include "platform.h"
+#include "virtio_mmio.h"
 
-#define VIRTIO_MMIO_MAGIC 0x74726976u  // "virt"
 #define VIRTIO_MMIO_VERSION 2u
 #define VIRTIO_ID_CONSOLE 3u
 #define VIRTIO_VENDOR_ZXHV 0x7668787au  // "zxhv"
 #define VIRTIO_F_VERSION_1 (1ull << 32)
 #define DEVICE_FEATURES VIRTIO_F_VERSION_1
 
-#define STATUS_FEATURES_OK 8u
-#define STATUS_DEVICE_NEEDS_RESET 64u
 #define INTERRUPT_USED_BUFFER 1u
 
 #define QUEUE_RX 0u
@@ -24,31 +22,6 @@
 // of its features offered it reads as zeros.
 #define CONFIG_OFFSET 0x100u
 
-enum {
-    REG_MAGIC = 0x000,
-    REG_VERSION = 0x004,
-    REG_DEVICE_ID = 0x008,
-    REG_VENDOR_ID = 0x00c,
-    REG_DEVICE_FEATURES = 0x010,
-    REG_DEVICE_FEATURES_SEL = 0x014,
-    REG_DRIVER_FEATURES = 0x020,
-    REG_DRIVER_FEATURES_SEL = 0x024,
-    REG_QUEUE_SEL = 0x030,
-    REG_QUEUE_NUM_MAX = 0x034,
-    REG_QUEUE_NUM = 0x038,
-    REG_QUEUE_READY = 0x044,
-    REG_QUEUE_NOTIFY = 0x050,
-    REG_INTERRUPT_STATUS = 0x060,
-    REG_INTERRUPT_ACK = 0x064,
-    REG_STATUS = 0x070,
-    REG_QUEUE_DESC_LOW = 0x080,
-    REG_QUEUE_DESC_HIGH = 0x084,
-    REG_QUEUE_DRIVER_LOW = 0x090,
-    REG_QUEUE_DRIVER_HIGH = 0x094,
-    REG_QUEUE_DEVICE_LOW = 0x0a0,
-    REG_QUEUE_DEVICE_HIGH = 0x0a4,
-    REG_CONFIG_GENERATION = 0x0fc,
-};
 
 void virtio_con_init(struct virtio_con* c, struct guest_mem mem, struct term* term) {
     memset(c, 0, sizeof(*c));

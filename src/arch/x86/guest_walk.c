@@ -22,6 +22,8 @@ static zx_status_t read_entry(struct vm_aspace* gpas, uint64_t gpa, size_t size,
     return gpas_access_locked(gpas, gpa, out, size, false);
 }
 
+// Translates the linear address |la| with the paging mode of |sregs| (none, 32-bit, PAE or
+// 4-level). Errors: ZX_ERR_NOT_FOUND (not present, or a table outside guest RAM).
 static zx_status_t translate_locked(struct vm_aspace* gpas, const struct kvm_sregs* sregs,
                                    uint64_t la, uint64_t* gpa) {
     if (!(sregs->cr0 & CR0_PG)) {
@@ -62,14 +64,6 @@ static zx_status_t translate_locked(struct vm_aspace* gpas, const struct kvm_sre
         table = entry & ADDR_MASK;
     }
     return ZX_ERR_NOT_FOUND;
-}
-
-zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
-                            uint64_t* gpa) {
-    gpas_lock(gpas);
-    zx_status_t status = translate_locked(gpas, sregs, la, gpa);
-    gpas_unlock(gpas);
-    return status;
 }
 
 unsigned guest_code_size(const struct kvm_sregs* sregs) {

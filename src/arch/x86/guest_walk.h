@@ -10,11 +10,6 @@
 
 #include "object/vm_aspace.h"
 
-// Translates the linear address |la| with the paging mode of |sregs| (none, 32-bit, PAE or
-// 4-level). Errors: ZX_ERR_NOT_FOUND (not present, or a table outside guest RAM).
-zx_status_t guest_translate(struct vm_aspace* gpas, const struct kvm_sregs* sregs, uint64_t la,
-                            uint64_t* gpa);
-
 // Guest code around an exit's RIP: the 15 bytes before it and the 15 from it (the longest x86
 // instruction), read once per exit and shared by every look at the instruction.
 #define GUEST_CODE_BEFORE 15
